@@ -1,0 +1,145 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// One list of settings for every target: Swift 6 language mode plus the
+/// upcoming features grpc-swift itself builds with.
+let swiftSettings: [SwiftSetting] = [
+  .swiftLanguageMode(.v6),
+  .enableUpcomingFeature("ExistentialAny"),
+  .enableUpcomingFeature("InternalImportsByDefault"),
+  .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+  name: "kiln",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "kilnd", targets: ["kilnd"]),
+    .executable(name: "kiln", targets: ["kiln"]),
+    .library(name: "KilnClient", targets: ["KilnClient"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+    .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+    .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+    .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+    .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+  ],
+  targets: [
+    // Domain types, the job state machine and errors. No I/O.
+    .target(
+      name: "KilnCore",
+      swiftSettings: swiftSettings
+    ),
+    // Code generated from Protos/ by dev/generate-protos.sh. Never edited by hand.
+    .target(
+      name: "KilnProto",
+      dependencies: [
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: [.swiftLanguageMode(.v6)]
+    ),
+    // The store protocol and its SQLite implementation.
+    .target(
+      name: "KilnStore",
+      dependencies: [
+        "KilnCore",
+        .product(name: "GRDB", package: "GRDB.swift"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // The scheduler and the step runners; owns every state transition.
+    .target(
+      name: "KilnEngine",
+      dependencies: [
+        "KilnCore",
+        "KilnStore",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // gRPC services: protobuf <-> domain, error mapping, caller identity.
+    .target(
+      name: "KilnServer",
+      dependencies: [
+        "KilnCore",
+        "KilnStore",
+        "KilnEngine",
+        "KilnProto",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        .product(name: "Crypto", package: "swift-crypto"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // The Swift client SDK.
+    .target(
+      name: "KilnClient",
+      dependencies: [
+        "KilnProto",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    .executableTarget(
+      name: "kilnd",
+      dependencies: [
+        "KilnServer",
+        "KilnEngine",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    .executableTarget(
+      name: "kiln",
+      dependencies: [
+        "KilnClient",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // A tiny program the engine tests run as a real `exec` step.
+    .testTarget(
+      name: "KilnCoreTests",
+      dependencies: ["KilnCore"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "KilnStoreTests",
+      dependencies: ["KilnCore", "KilnStore"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "KilnEngineTests",
+      dependencies: ["KilnCore", "KilnStore", "KilnEngine"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "KilnServerTests",
+      dependencies: [
+        "KilnCore", "KilnServer", "KilnEngine", "KilnProto", "KilnClient",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+  ]
+)

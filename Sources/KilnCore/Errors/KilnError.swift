@@ -1,0 +1,103 @@
+/// An error Kiln reports to its users.
+///
+/// The code decides how the error crosses the wire (the server maps each code
+/// to a gRPC status); the message is for people and names the field, the
+/// status or the job involved.
+public struct KilnError: Error, Sendable, Hashable, CustomStringConvertible {
+  /// The kind of error.
+  public struct Code: Sendable, Hashable, CustomStringConvertible {
+    fileprivate enum Wrapped: String, Sendable, Hashable {
+      case invalidArgument = "invalid argument"
+      case notFound = "not found"
+      case alreadyExists = "already exists"
+      case failedPrecondition = "failed precondition"
+      case aborted = "aborted"
+      case outOfRange = "out of range"
+      case permissionDenied = "permission denied"
+      case unauthenticated = "unauthenticated"
+      case resourceExhausted = "resource exhausted"
+      case unavailable = "unavailable"
+      case internalError = "internal error"
+    }
+
+    fileprivate let wrapped: Wrapped
+
+    fileprivate init(wrapped: Wrapped) {
+      self.wrapped = wrapped
+    }
+
+    /// A field of the request is missing or malformed.
+    public static let invalidArgument = Code(wrapped: .invalidArgument)
+    /// The job (or step, or type) does not exist.
+    public static let notFound = Code(wrapped: .notFound)
+    /// The thing to create exists already.
+    public static let alreadyExists = Code(wrapped: .alreadyExists)
+    /// The operation is not allowed in the job's current status.
+    public static let failedPrecondition = Code(wrapped: .failedPrecondition)
+    /// The job changed since the revision the caller expected.
+    public static let aborted = Code(wrapped: .aborted)
+    /// A revision or offset lies outside what is kept.
+    public static let outOfRange = Code(wrapped: .outOfRange)
+    /// The caller may not do this.
+    public static let permissionDenied = Code(wrapped: .permissionDenied)
+    /// The caller is not identified.
+    public static let unauthenticated = Code(wrapped: .unauthenticated)
+    /// A limit was reached.
+    public static let resourceExhausted = Code(wrapped: .resourceExhausted)
+    /// The service cannot serve the call now; retrying later may succeed.
+    public static let unavailable = Code(wrapped: .unavailable)
+    /// A bug or an unexpected failure (the message says which).
+    public static let internalError = Code(wrapped: .internalError)
+
+    public var description: String { wrapped.rawValue }
+
+    /// Parses a code from its ``description``.
+    public init?(description: String) {
+      guard let wrapped = Wrapped(rawValue: description) else { return nil }
+      self.wrapped = wrapped
+    }
+  }
+
+  /// The kind of error.
+  public var code: Code
+  /// What went wrong, for people.
+  public var message: String
+
+  /// Creates an error.
+  public init(code: Code, message: String) {
+    self.code = code
+    self.message = message
+  }
+
+  public var description: String { "\(code): \(message)" }
+}
+
+extension KilnError {
+  /// A field of a request is missing or malformed.
+  public static func invalidArgument(field: String, _ problem: String) -> KilnError {
+    KilnError(code: .invalidArgument, message: "\(field): \(problem)")
+  }
+
+  /// No job with this id exists (for the caller).
+  public static func jobNotFound(_ id: String) -> KilnError {
+    KilnError(code: .notFound, message: "job \(id) not found")
+  }
+
+  /// The job's status does not allow the operation.
+  public static func operationNotAllowed(_ action: JobAction, status: JobStatus, jobID: String) -> KilnError {
+    let allowed = JobTransitions.allowedActions(for: status).map(\.verb)
+    let list = allowed.isEmpty ? "none" : allowed.joined(separator: ", ")
+    return KilnError(
+      code: .failedPrecondition,
+      message: "cannot \(action.verb) job \(jobID): its status is \(status.rawValue), which allows: \(list)"
+    )
+  }
+
+  /// The job's revision is not the one the caller expected.
+  public static func revisionMismatch(jobID: String, expected: Int64, actual: Int64) -> KilnError {
+    KilnError(
+      code: .aborted,
+      message: "job \(jobID) is at revision \(actual), not the expected revision \(expected)"
+    )
+  }
+}

@@ -1,0 +1,92 @@
+public import Foundation
+
+extension Job {
+  /// Moves the job to `status` at `now`, keeping the time accounting right.
+  ///
+  /// Leaving PENDING adds the pending spell to ``waitMillis``; leaving RUNNING adds the
+  /// running spell to ``durationMillis``. Entering RUNNING sets ``startTime`` once per
+  /// attempt; entering a stopped status (ERROR, DISCARDED, FINISHED) sets ``endTime``.
+  /// This does not check the transition table: callers do, through ``JobTransitions``.
+  public mutating func move(to newStatus: JobStatus, at now: Date) {
+    if let queuedTime {
+      waitMillis += Job.millis(from: queuedTime, to: now)
+      self.queuedTime = nil
+    }
+    if let runningSince {
+      durationMillis += Job.millis(from: runningSince, to: now)
+      self.runningSince = nil
+    }
+    switch newStatus {
+    case .pending:
+      queuedTime = now
+      endTime = nil
+    case .running:
+      runningSince = now
+      if startTime == nil { startTime = now }
+      endTime = nil
+    case .paused:
+      break
+    case .error, .discarded, .finished:
+      endTime = now
+    }
+    status = newStatus
+  }
+
+  /// Applies an operator's action: checks the table, then changes the job and its steps
+  /// as the action prescribes.
+  ///
+  /// - Pause: the running step goes to PAUSED; finished steps keep their results.
+  /// - Resume: unfinished steps go back to PENDING; the stored error is cleared.
+  /// - Restart: every step back to its initial state, timings reset, ``attempt`` + 1.
+  /// - Discard: every unfinished step goes to DISCARDED.
+  /// - Delete: nothing changes here; the store removes the record.
+  ///
+  /// - Throws: ``KilnError`` (failed precondition) when the status does not allow `action`.
+  public mutating func apply(_ action: JobAction, at now: Date) throws(KilnError) {
+    let newStatus = try JobTransitions.apply(action, to: status, jobID: id)
+    guard let newStatus else { return }
+    switch action {
+    case .pause:
+      for i in steps.indices where steps[i].status == .running {
+        steps[i].status = .paused
+        steps[i].endTime = now
+      }
+      move(to: newStatus, at: now)
+    case .resume:
+      for i in steps.indices where steps[i].status != .finished {
+        steps[i].status = .pending
+        steps[i].progress = 0
+        steps[i].retries = 0
+        steps[i].errorMessage = nil
+      }
+      errorMessage = nil
+      move(to: newStatus, at: now)
+    case .restart:
+      for i in steps.indices { steps[i].reset() }
+      move(to: newStatus, at: now)
+      attempt += 1
+      errorMessage = nil
+      waitMillis = 0
+      durationMillis = 0
+      startTime = nil
+      endTime = nil
+      queuedTime = now
+    case .discard:
+      for i in steps.indices where !steps[i].status.isFinal {
+        if steps[i].status == .running { steps[i].endTime = now }
+        steps[i].status = .discarded
+      }
+      move(to: newStatus, at: now)
+    case .delete:
+      break
+    }
+    recomputeProgress()
+  }
+}
+
+extension Date {
+  /// The current time rounded to whole milliseconds, the precision Kiln stores.
+  public static func kilnNow() -> Date {
+    Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1000).rounded() / 1000)
+  }
+}

@@ -1,0 +1,60 @@
+public import Foundation
+
+/// Which jobs a list, batch or watch covers. Each non-empty field narrows the set.
+public struct JobFilter: Sendable, Hashable, Codable {
+  /// Only jobs of these projects; empty means every project the caller may see.
+  public var projects: [String]
+  /// Only jobs in one of these statuses.
+  public var statuses: [JobStatus]
+  /// Only jobs of one of these types.
+  public var jobTypes: [String]
+  /// Only jobs on exactly this subject.
+  public var subject: String?
+  /// Only jobs whose id or subject contains this text (case-insensitive).
+  public var key: String?
+  /// Only jobs created at or after this time.
+  public var createdFrom: Date?
+  /// Only jobs created before this time.
+  public var createdTo: Date?
+
+  /// Creates a filter; with no arguments it matches every job.
+  public init(
+    projects: [String] = [], statuses: [JobStatus] = [], jobTypes: [String] = [], subject: String? = nil,
+    key: String? = nil, createdFrom: Date? = nil, createdTo: Date? = nil
+  ) {
+    self.projects = projects
+    self.statuses = statuses
+    self.jobTypes = jobTypes
+    self.subject = subject
+    self.key = key
+    self.createdFrom = createdFrom
+    self.createdTo = createdTo
+  }
+
+  /// Whether `job` passes the filter. The store's SQL applies the same rules.
+  public func matches(_ job: Job) -> Bool {
+    if !projects.isEmpty && !projects.contains(job.project) { return false }
+    if !statuses.isEmpty && !statuses.contains(job.status) { return false }
+    if !jobTypes.isEmpty && !jobTypes.contains(job.jobType) { return false }
+    if let subject, job.subject != subject { return false }
+    if let key, !key.isEmpty {
+      let needle = key.lowercased()
+      if !job.id.lowercased().contains(needle) && !job.subject.lowercased().contains(needle) { return false }
+    }
+    if let createdFrom, job.createTime < createdFrom { return false }
+    if let createdTo, job.createTime >= createdTo { return false }
+    return true
+  }
+
+  /// The same filter in a canonical form (sorted, de-duplicated lists), so that two
+  /// filters that select the same jobs compare equal.
+  public var normalized: JobFilter {
+    var copy = self
+    copy.projects = Array(Set(projects)).sorted()
+    copy.statuses = Array(Set(statuses)).sorted { $0.rawValue < $1.rawValue }
+    copy.jobTypes = Array(Set(jobTypes)).sorted()
+    if copy.subject?.isEmpty == true { copy.subject = nil }
+    if copy.key?.isEmpty == true { copy.key = nil }
+    return copy
+  }
+}

@@ -1,0 +1,160 @@
+public import Foundation
+public import KilnCore
+public import KilnStore
+public import Logging
+public import ServiceLifecycle
+import Synchronization
+
+/// Owns every state transition of every job: operators' actions, the scheduler's
+/// starts, the step runners' progress and results.
+///
+/// Each transition is one store transaction that checks the transition table,
+/// writes the job and appends an event. Run the engine as a `Service`: ``run()``
+/// recovers jobs interrupted by a crash, then schedules pending jobs until shutdown.
+public final class JobEngine: Service, Sendable {
+  /// The store the engine writes through.
+  public let store: any JobStore
+  /// The job types the engine runs.
+  public let catalog: JobTypeCatalog
+  /// How the engine schedules and runs jobs.
+  public let configuration: EngineConfiguration
+  let logger: Logger
+  let wakeSignal = WakeSignal()
+  /// The runners of jobs running in this process, by job id.
+  let activeRuns = Mutex<[String: RunControl]>([:])
+
+  /// Creates an engine. Nothing runs until ``run()``.
+  public init(store: any JobStore, catalog: JobTypeCatalog, configuration: EngineConfiguration, logger: Logger) {
+    self.store = store
+    self.catalog = catalog
+    self.configuration = configuration
+    self.logger = logger
+  }
+
+  /// A caller's request to create a job.
+  public struct Submission: Sendable, Hashable {
+    /// The project the job belongs to.
+    public var project: String
+    /// The job type to run.
+    public var jobType: String
+    /// What the job works on.
+    public var subject: String
+    /// The job's parameters.
+    public var params: [String: String]
+
+    /// Creates a submission.
+    public init(project: String, jobType: String, subject: String, params: [String: String] = [:]) {
+      self.project = project
+      self.jobType = jobType
+      self.subject = subject
+      self.params = params
+    }
+  }
+
+  /// Creates a PENDING job; the scheduler starts it when a slot is free.
+  ///
+  /// - Parameters:
+  ///   - submission: What to run.
+  ///   - submitter: Who asks.
+  ///   - idempotency: Makes a repeated submission return the first job instead of a second one.
+  /// - Throws: ``KilnError`` (invalid argument) naming the field that is missing or wrong.
+  public func submit(_ submission: Submission, submitter: String, idempotency: IdempotencyKey? = nil) async throws
+    -> Job
+  {
+    try Validation.projectName(submission.project, field: "project")
+    guard !submission.jobType.isEmpty else { throw KilnError.invalidArgument(field: "job_type", "is empty") }
+    guard let type = catalog.type(named: submission.jobType) else {
+      let known = catalog.types.map(\.name).joined(separator: ", ")
+      throw KilnError.invalidArgument(field: "job_type", "unknown job type \(submission.jobType); known: \(known)")
+    }
+    try Validation.subjectName(submission.subject, field: "subject")
+    let params = try type.resolveParams(submission.params)
+    let now = Date.kilnNow()
+    let job = Job(
+      id: UUID().uuidString.lowercased(), project: submission.project, jobType: type.name,
+      subject: submission.subject, subjectVersion: 0, status: .pending, progress: 0,
+      steps: type.steps.enumerated().map { Step(name: $1.name, index: $0) }, submitter: submitter,
+      createTime: now, updateTime: now, queuedTime: now, attempt: 1, params: params)
+    let result = try await store.insert(job, idempotency: idempotency)
+    guard let stored = result.job else { throw KilnError(code: .internalError, message: "submission lost") }
+    if !result.replayed {
+      logger.info("job submitted", metadata: ["job": "\(stored.id)", "type": "\(stored.jobType)", "project": "\(stored.project)"])
+      wakeSignal.wake()
+    }
+    return stored
+  }
+
+  /// The job with this id.
+  /// - Throws: ``KilnError`` (not found).
+  public func job(id: String) async throws -> Job {
+    guard !id.isEmpty else { throw KilnError.invalidArgument(field: "id", "is empty") }
+    guard let job = try await store.job(id: id) else { throw KilnError.jobNotFound(id) }
+    return job
+  }
+
+  /// One page of the jobs that match `filter`.
+  public func listJobs(filter: JobFilter, order: JobOrder, pageSize: Int, after cursor: JobPageCursor?) async throws
+    -> JobPage
+  {
+    try await store.listJobs(filter: filter.normalized, order: order, limit: pageSize, after: cursor)
+  }
+
+  /// Applies an operator's action to one job, in one transaction.
+  ///
+  /// Pause, discard and restart of a running job then stop its running step's
+  /// process group and free its slot.
+  /// - Parameters:
+  ///   - expectedRevision: If set, the action is refused with ``KilnError/Code/aborted``
+  ///     unless the job is at exactly this revision.
+  /// - Returns: The job after the action; `nil` after a delete.
+  /// - Throws: ``KilnError``: not found, failed precondition (the status does not allow
+  ///   the action), aborted (revision mismatch).
+  @discardableResult
+  public func perform(
+    _ action: JobAction, jobID: String, expectedRevision: Int64? = nil, idempotency: IdempotencyKey? = nil
+  ) async throws -> Job? {
+    guard !jobID.isEmpty else { throw KilnError.invalidArgument(field: "id", "is empty") }
+    let now = Date.kilnNow()
+    let result = try await store.mutate(jobID: jobID, idempotency: idempotency, now: now) {
+      (job: inout Job) throws(KilnError) -> JobChange in
+      if let expectedRevision, job.revision != expectedRevision {
+        throw KilnError.revisionMismatch(jobID: job.id, expected: expectedRevision, actual: job.revision)
+      }
+      try job.apply(action, at: now)
+      return action == .delete ? .delete : .update(.updated)
+    }
+    if !result.replayed {
+      logger.info("job \(action.verb)", metadata: ["job": "\(jobID)"])
+      switch action {
+      case .pause, .discard, .restart, .delete:
+        stopRunner(jobID: jobID)
+      case .resume:
+        break
+      }
+      if action == .restart || action == .delete {
+        removeLogs(jobID: jobID, keepingAttempt: result.job?.attempt)
+      }
+      wakeSignal.wake()
+    }
+    return result.job
+  }
+
+  /// The configured job types.
+  public var jobTypes: [JobType] { catalog.types }
+
+  func stopRunner(jobID: String) {
+    let control = activeRuns.withLock { $0[jobID] }
+    control?.stop()
+  }
+
+  /// Removes a job's logs: every attempt but `keepingAttempt`, or all of them.
+  func removeLogs(jobID: String, keepingAttempt: Int?) {
+    let directory = StepLog.jobDirectory(logsDirectory: configuration.logsDirectory, jobID: jobID)
+    let fileManager = FileManager.default
+    guard let attempts = try? fileManager.contentsOfDirectory(atPath: directory.path) else { return }
+    for attempt in attempts where attempt != keepingAttempt.map(String.init) {
+      try? fileManager.removeItem(at: directory.appendingPathComponent(attempt))
+    }
+    if keepingAttempt == nil { try? fileManager.removeItem(at: directory) }
+  }
+}

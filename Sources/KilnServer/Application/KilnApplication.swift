@@ -1,0 +1,103 @@
+public import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import KilnCore
+public import KilnEngine
+import KilnStore
+public import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// The whole server: store, engine and gRPC endpoint, started and stopped together.
+///
+/// `kilnd` and the tests build exactly this, so the tests start what users start.
+/// ``run()`` runs until SIGTERM/SIGINT (when the configuration handles signals) or
+/// ``shutdown()``: the gRPC server stops accepting calls and lets in-flight ones
+/// finish, then the engine stops running steps and requeues their jobs.
+public final class KilnApplication: Sendable {
+  /// The configuration the application was built with.
+  public let configuration: ServerConfiguration
+  /// The engine, for tests and embedding.
+  public let engine: JobEngine
+  private let transport: HTTP2ServerTransport.Posix
+  private let serviceGroup: ServiceGroup
+  private let logger: Logger
+
+  /// Opens the data directory (creating it and the database on first start) and
+  /// builds the services. Nothing listens until ``run()``.
+  ///
+  /// - Throws: When the data directory or the database cannot be opened.
+  public init(configuration: ServerConfiguration, logger: Logger) async throws {
+    self.configuration = configuration
+    self.logger = logger
+    let fileManager = FileManager.default
+    try fileManager.createDirectory(at: configuration.dataDirectory, withIntermediateDirectories: true)
+    let logsDirectory = configuration.dataDirectory.appendingPathComponent("logs", isDirectory: true)
+    try fileManager.createDirectory(at: logsDirectory, withIntermediateDirectories: true)
+    let databasePath = configuration.dataDirectory.appendingPathComponent("kiln.sqlite").path
+    let store = try SQLiteJobStore(path: databasePath)
+
+    engine = JobEngine(
+      store: store, catalog: configuration.jobTypes ?? .builtin,
+      configuration: EngineConfiguration(
+        maxRunningJobs: configuration.maxRunningJobs,
+        maxRunningJobsPerProject: configuration.maxRunningJobsPerProject, logsDirectory: logsDirectory,
+        stopGracePeriod: configuration.stopGracePeriod, progressInterval: configuration.progressInterval),
+      logger: logger)
+
+    transport = HTTP2ServerTransport.Posix(
+      address: .ipv4(host: configuration.host, port: configuration.port), transportSecurity: .plaintext)
+    let jobService = JobService(
+      engine: engine, pageTokenSecret: try await store.secret(named: "page-token"), logger: logger)
+    let server = GRPCServer(
+      transport: transport, services: [jobService],
+      interceptors: [CallerInterceptor(resolver: AnonymousCallerResolver())])
+
+    serviceGroup = ServiceGroup(
+      configuration: ServiceGroupConfiguration(
+        services: [
+          .init(service: engine),
+          .init(service: GRPCServerService(server: server)),
+        ],
+        gracefulShutdownSignals: configuration.handlesSignals ? [.sigterm, .sigint] : [],
+        logger: logger))
+    logger.info(
+      "data directory ready",
+      metadata: ["path": "\(configuration.dataDirectory.path)", "database": "\(databasePath)"])
+  }
+
+  /// Runs the server until shutdown.
+  public func run() async throws {
+    try await serviceGroup.run()
+  }
+
+  /// The port the server listens on, once it does (useful with port 0).
+  public var listeningPort: Int {
+    get async throws {
+      let address = try await transport.listeningAddress
+      guard let port = address.ipv4?.port ?? address.ipv6?.port else {
+        throw KilnError(code: .internalError, message: "the server listens on \(address), not an IP port")
+      }
+      return port
+    }
+  }
+
+  /// Starts a graceful shutdown; ``run()`` returns when it is done.
+  public func shutdown() async {
+    await serviceGroup.triggerGracefulShutdown()
+  }
+}
+
+/// Runs a `GRPCServer` as a `Service`: serves until graceful shutdown, then lets
+/// in-flight calls finish.
+struct GRPCServerService: Service {
+  let server: GRPCServer<HTTP2ServerTransport.Posix>
+
+  func run() async throws {
+    try await withGracefulShutdownHandler {
+      try await server.serve()
+    } onGracefulShutdown: {
+      server.beginGracefulShutdown()
+    }
+  }
+}

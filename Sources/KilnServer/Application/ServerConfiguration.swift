@@ -1,0 +1,45 @@
+public import Foundation
+public import KilnCore
+
+/// Everything `kilnd` can be told: where to listen, where to keep data, what to run.
+public struct ServerConfiguration: Sendable {
+  /// The default port `kilnd` listens on.
+  public static let defaultPort = 7077
+
+  /// The address to listen on.
+  public var host: String
+  /// The port to listen on; 0 picks a free one (tests).
+  public var port: Int
+  /// Where the database and the step logs live; created if missing.
+  public var dataDirectory: URL
+  /// The job types; the built-in simulated types when `nil`.
+  public var jobTypes: JobTypeCatalog?
+  /// The most jobs running at once.
+  public var maxRunningJobs: Int
+  /// The most jobs running at once in one project.
+  public var maxRunningJobsPerProject: Int
+  /// Time between SIGTERM and SIGKILL for a stopped step's process group.
+  public var stopGracePeriod: Duration
+  /// The shortest interval between two progress events of one job.
+  public var progressInterval: Duration
+  /// Whether SIGTERM and SIGINT shut the server down (off in tests that run several servers).
+  public var handlesSignals: Bool
+
+  /// Creates a configuration with the documented defaults.
+  public init(
+    host: String = "127.0.0.1", port: Int = ServerConfiguration.defaultPort,
+    dataDirectory: URL = URL(fileURLWithPath: "kiln-data"), jobTypes: JobTypeCatalog? = nil,
+    maxRunningJobs: Int = 8, maxRunningJobsPerProject: Int = 4, stopGracePeriod: Duration = .seconds(5),
+    progressInterval: Duration = .milliseconds(500), handlesSignals: Bool = true
+  ) {
+    self.host = host
+    self.port = port
+    self.dataDirectory = dataDirectory
+    self.jobTypes = jobTypes
+    self.maxRunningJobs = maxRunningJobs
+    self.maxRunningJobsPerProject = maxRunningJobsPerProject
+    self.stopGracePeriod = stopGracePeriod
+    self.progressInterval = progressInterval
+    self.handlesSignals = handlesSignals
+  }
+}

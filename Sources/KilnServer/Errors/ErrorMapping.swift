@@ -1,0 +1,42 @@
+import GRPCCore
+import KilnCore
+import Logging
+
+extension RPCError.Code {
+  /// The gRPC status for a Kiln error code.
+  init(_ code: KilnError.Code) {
+    switch code {
+    case .invalidArgument: self = .invalidArgument
+    case .notFound: self = .notFound
+    case .alreadyExists: self = .alreadyExists
+    case .failedPrecondition: self = .failedPrecondition
+    case .aborted: self = .aborted
+    case .outOfRange: self = .outOfRange
+    case .permissionDenied: self = .permissionDenied
+    case .unauthenticated: self = .unauthenticated
+    case .resourceExhausted: self = .resourceExhausted
+    case .unavailable: self = .unavailable
+    default: self = .internalError
+    }
+  }
+}
+
+/// Runs a handler body and turns what it throws into the right gRPC status.
+///
+/// ``KilnError`` keeps its code and message; an `RPCError` passes through; anything
+/// else is a bug or an infrastructure failure: it is logged in full and reported as
+/// INTERNAL without details.
+func mappingErrors<T>(_ logger: Logger, _ method: String, _ body: () async throws -> T) async throws -> T {
+  do {
+    return try await body()
+  } catch let error as KilnError {
+    throw RPCError(code: RPCError.Code(error.code), message: error.message)
+  } catch let error as RPCError {
+    throw error
+  } catch is CancellationError {
+    throw RPCError(code: .cancelled, message: "the call was cancelled")
+  } catch {
+    logger.error("internal error in \(method): \(String(reflecting: error))")
+    throw RPCError(code: .internalError, message: "internal error in \(method); see the server log")
+  }
+}

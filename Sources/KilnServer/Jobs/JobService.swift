@@ -1,0 +1,175 @@
+public import GRPCCore
+public import Foundation
+import SwiftProtobuf
+import KilnCore
+public import KilnEngine
+public import KilnProto
+public import Logging
+
+/// The `kiln.v1.JobService` RPCs: translates between protobuf and the engine's
+/// domain calls, and maps errors to gRPC statuses. It holds no business rules.
+public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
+  private let engine: JobEngine
+  private let pageTokens: PageTokenCodec
+  private let logger: Logger
+
+  /// Creates the service.
+  /// - Parameter pageTokenSecret: Signs page tokens; keep it across restarts so tokens stay valid.
+  public init(engine: JobEngine, pageTokenSecret: Data, logger: Logger) {
+    self.engine = engine
+    self.pageTokens = PageTokenCodec(secret: pageTokenSecret)
+    self.logger = logger
+  }
+
+  /// The most jobs one ListJobs page holds.
+  public static let maxPageSize = 1000
+  /// The page size when a request gives none.
+  public static let defaultPageSize = 50
+
+  public func submitJob(request: Kiln_V1_SubmitJobRequest, context: ServerContext) async throws
+    -> Kiln_V1_SubmitJobResponse
+  {
+    try await mappingErrors(logger, "SubmitJob") {
+      let caller = RequestContext.caller
+      let key = try idempotencyKey("SubmitJob", request, \.requestID, caller)
+      let job = try await engine.submit(
+        .init(project: request.project, jobType: request.jobType, subject: request.subject, params: request.params),
+        submitter: caller.name, idempotency: key)
+      return .with { $0.job = Kiln_V1_Job(job) }
+    }
+  }
+
+  public func getJob(request: Kiln_V1_GetJobRequest, context: ServerContext) async throws -> Kiln_V1_GetJobResponse {
+    try await mappingErrors(logger, "GetJob") {
+      let job = try await engine.job(id: request.id)
+      return .with { $0.job = Kiln_V1_Job(job) }
+    }
+  }
+
+  public func listJobs(request: Kiln_V1_ListJobsRequest, context: ServerContext) async throws
+    -> Kiln_V1_ListJobsResponse
+  {
+    try await mappingErrors(logger, "ListJobs") {
+      guard request.pageSize >= 0 else { throw KilnError.invalidArgument(field: "page_size", "is negative") }
+      let pageSize = request.pageSize == 0 ? Self.defaultPageSize : min(Int(request.pageSize), Self.maxPageSize)
+      let filter = try request.filter.domain(field: "filter")
+      let order = try request.orderBy.domain(field: "order_by")
+      let cursor = request.pageToken.isEmpty ? nil : try pageTokens.decode(request.pageToken, filter: filter, order: order)
+      let page = try await engine.listJobs(filter: filter, order: order, pageSize: pageSize, after: cursor)
+      let now = Date()
+      return try .with {
+        $0.jobs = page.jobs.map { Kiln_V1_Job($0, now: now) }
+        $0.totalSize = Int64(page.totalCount)
+        if let next = page.next { $0.nextPageToken = try pageTokens.encode(next, filter: filter, order: order) }
+      }
+    }
+  }
+
+  public func pauseJob(request: Kiln_V1_PauseJobRequest, context: ServerContext) async throws
+    -> Kiln_V1_PauseJobResponse
+  {
+    try await mappingErrors(logger, "PauseJob") {
+      let job = try await perform(.pause, "PauseJob", request, request.id, request.requestID, request.expectedRevisionIfSet)
+      return .with { $0.job = job }
+    }
+  }
+
+  public func resumeJob(request: Kiln_V1_ResumeJobRequest, context: ServerContext) async throws
+    -> Kiln_V1_ResumeJobResponse
+  {
+    try await mappingErrors(logger, "ResumeJob") {
+      let job = try await perform(.resume, "ResumeJob", request, request.id, request.requestID, request.expectedRevisionIfSet)
+      return .with { $0.job = job }
+    }
+  }
+
+  public func restartJob(request: Kiln_V1_RestartJobRequest, context: ServerContext) async throws
+    -> Kiln_V1_RestartJobResponse
+  {
+    try await mappingErrors(logger, "RestartJob") {
+      let job = try await perform(.restart, "RestartJob", request, request.id, request.requestID, request.expectedRevisionIfSet)
+      return .with { $0.job = job }
+    }
+  }
+
+  public func discardJob(request: Kiln_V1_DiscardJobRequest, context: ServerContext) async throws
+    -> Kiln_V1_DiscardJobResponse
+  {
+    try await mappingErrors(logger, "DiscardJob") {
+      let job = try await perform(.discard, "DiscardJob", request, request.id, request.requestID, request.expectedRevisionIfSet)
+      return .with { $0.job = job }
+    }
+  }
+
+  public func deleteJob(request: Kiln_V1_DeleteJobRequest, context: ServerContext) async throws
+    -> Kiln_V1_DeleteJobResponse
+  {
+    try await mappingErrors(logger, "DeleteJob") {
+      _ = try await perform(.delete, "DeleteJob", request, request.id, request.requestID, request.expectedRevisionIfSet)
+      return Kiln_V1_DeleteJobResponse()
+    }
+  }
+
+  public func batchJobs(request: Kiln_V1_BatchJobsRequest, context: ServerContext) async throws
+    -> Kiln_V1_BatchJobsResponse
+  {
+    try await mappingErrors(logger, "BatchJobs") {
+      let action = try request.action.domain(field: "action")
+      let selection: JobEngine.BatchSelection
+      switch request.selector {
+      case .ids(let ids): selection = .ids(ids.ids)
+      case .filter(let filter): selection = .filter(try filter.domain(field: "filter"))
+      case nil: throw KilnError.invalidArgument(field: "selector", "give either ids or filter")
+      }
+      let key = try idempotencyKey("BatchJobs", request, \.requestID, RequestContext.caller)
+      let outcome = try await engine.batch(action, selection: selection, idempotency: key)
+      return Kiln_V1_BatchJobsResponse(outcome)
+    }
+  }
+
+  public func listJobTypes(request: Kiln_V1_ListJobTypesRequest, context: ServerContext) async throws
+    -> Kiln_V1_ListJobTypesResponse
+  {
+    .with { $0.jobTypes = engine.jobTypes.map(Kiln_V1_JobType.init) }
+  }
+
+  /// The default and the largest number of log bytes one GetStepLog returns.
+  public static let defaultLogChunk = 64 * 1024
+  public static let maxLogChunk = 4 * 1024 * 1024
+
+  public func getStepLog(request: Kiln_V1_GetStepLogRequest, context: ServerContext) async throws
+    -> Kiln_V1_GetStepLogResponse
+  {
+    try await mappingErrors(logger, "GetStepLog") {
+      guard !request.jobID.isEmpty else { throw KilnError.invalidArgument(field: "job_id", "is empty") }
+      guard !request.stepID.isEmpty else { throw KilnError.invalidArgument(field: "step_id", "is empty") }
+      guard request.limit >= 0 else { throw KilnError.invalidArgument(field: "limit", "is negative") }
+      let limit = request.limit == 0 ? Self.defaultLogChunk : min(Int(request.limit), Self.maxLogChunk)
+      let chunk = try await engine.readStepLog(jobID: request.jobID, step: request.stepID, offset: request.offset, limit: limit)
+      return .with {
+        $0.data = chunk.data
+        $0.nextOffset = chunk.nextOffset
+        $0.complete = chunk.complete
+      }
+    }
+  }
+
+  // MARK: - Helpers
+
+  private func perform<M: RequestWithID>(
+    _ action: JobAction, _ method: String, _ request: M, _ id: String, _ requestID: String, _ expectedRevision: Int64?
+  ) async throws -> Kiln_V1_Job {
+    guard !id.isEmpty else { throw KilnError.invalidArgument(field: "id", "is empty") }
+    let key = try idempotencyKey(method, request, \.requestID, RequestContext.caller)
+    let job = try await engine.perform(action, jobID: id, expectedRevision: expectedRevision, idempotency: key)
+    return job.map { Kiln_V1_Job($0) } ?? Kiln_V1_Job()
+  }
+
+  private func idempotencyKey<M: RequestWithID>(
+    _ method: String, _ request: M, _ requestIDPath: WritableKeyPath<M, String>, _ caller: Caller
+  ) throws -> IdempotencyKey? {
+    var content = request
+    content[keyPath: requestIDPath] = ""
+    return try RequestFingerprint.key(method: method, requestID: request[keyPath: requestIDPath], request: content, caller: caller)
+  }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import KilnCore
+
+/// How jobs and times are written to the database.
+enum JobCoding {
+  private static let encoder: JSONEncoder = {
+    let encoder = JSONEncoder()
+    encoder.dateEncodingStrategy = .millisecondsSince1970
+    encoder.outputFormatting = [.sortedKeys]
+    return encoder
+  }()
+
+  private static let decoder: JSONDecoder = {
+    let decoder = JSONDecoder()
+    decoder.dateDecodingStrategy = .millisecondsSince1970
+    return decoder
+  }()
+
+  static func encodeJob(_ job: Job) throws -> String {
+    String(decoding: try encoder.encode(job), as: UTF8.self)
+  }
+
+  static func decodeJob(_ text: String) throws -> Job {
+    try decoder.decode(Job.self, from: Data(text.utf8))
+  }
+
+  static func encodeOptionalJob(_ job: Job?) throws -> Data {
+    try encoder.encode(job)
+  }
+
+  static func decodeOptionalJob(_ data: Data) throws -> Job? {
+    try decoder.decode(Job?.self, from: data)
+  }
+
+  static func millis(_ date: Date) -> Int64 {
+    Int64((date.timeIntervalSince1970 * 1000).rounded())
+  }
+
+  static func date(millis: Int64) -> Date {
+    Date(timeIntervalSince1970: Double(millis) / 1000)
+  }
+
+  /// Sorting by status follows the order of the statuses in the API.
+  static func statusRank(_ status: JobStatus) -> Int {
+    switch status {
+    case .pending: 1
+    case .running: 2
+    case .paused: 3
+    case .error: 4
+    case .discarded: 5
+    case .finished: 6
+    }
+  }
+}

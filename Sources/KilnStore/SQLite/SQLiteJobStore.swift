@@ -1,0 +1,239 @@
+public import Foundation
+public import GRDB
+public import KilnCore
+
+/// The embedded store: SQLite through GRDB, in WAL mode when backed by a file.
+///
+/// A job is one row: columns for what queries filter and sort by, and the whole
+/// job (with its steps) as JSON. Events keep a copy of the job as it was after
+/// the change, so a subscriber can replay the log without reading the job table.
+public final class SQLiteJobStore: JobStore {
+  let writer: any DatabaseWriter
+
+  /// Opens (creating if needed) the database file at `path` in WAL mode and migrates it.
+  public convenience init(path: String) throws {
+    var configuration = Configuration()
+    configuration.busyMode = .timeout(10)
+    configuration.prepareDatabase { db in
+      try db.execute(sql: "PRAGMA synchronous = NORMAL")
+    }
+    try self.init(writer: DatabasePool(path: path, configuration: configuration))
+  }
+
+  /// A store in memory, for tests.
+  public static func inMemory() throws -> SQLiteJobStore {
+    try SQLiteJobStore(writer: DatabaseQueue())
+  }
+
+  /// Wraps a database and runs the migrations it lacks.
+  public init(writer: any DatabaseWriter) throws {
+    self.writer = writer
+    try Self.migrator.migrate(writer)
+  }
+
+  /// The names of the migrations applied to this database, in order.
+  public func appliedMigrations() async throws -> [String] {
+    try await writer.read { db in try Self.migrator.appliedMigrations(db) }
+  }
+
+  // MARK: - Jobs
+
+  public func insert(_ job: Job, idempotency: IdempotencyKey?) async throws -> MutationResult {
+    try await writer.write { db in
+      if let idempotency, let stored = try Self.storedResponse(db, key: idempotency) {
+        return MutationResult(job: try JobCoding.decodeOptionalJob(stored), replayed: true)
+      }
+      var job = job
+      job.revision = try Self.nextRevision(db)
+      job.updateTime = job.createTime
+      try Self.writeJob(db, job, insert: true)
+      try Self.appendEvent(db, kind: .created, job: job, time: job.updateTime)
+      if let idempotency { try Self.saveResponse(db, key: idempotency, response: try JobCoding.encodeOptionalJob(job), now: job.createTime) }
+      return MutationResult(job: job, replayed: false)
+    }
+  }
+
+  public func job(id: String) async throws -> Job? {
+    try await writer.read { db in try Self.fetchJob(db, id: id) }
+  }
+
+  public func mutate(
+    jobID: String, idempotency: IdempotencyKey?, now: Date,
+    _ body: @escaping @Sendable (inout Job) throws(KilnError) -> JobChange
+  ) async throws -> MutationResult {
+    try await writer.write { db in
+      if let idempotency, let stored = try Self.storedResponse(db, key: idempotency) {
+        return MutationResult(job: try JobCoding.decodeOptionalJob(stored), replayed: true)
+      }
+      guard var job = try Self.fetchJob(db, id: jobID) else { throw KilnError.jobNotFound(jobID) }
+      let change = try body(&job)
+      var result: Job?
+      switch change {
+      case .none:
+        return MutationResult(job: job, replayed: false)
+      case .update(let kind):
+        job.revision = try Self.nextRevision(db)
+        job.updateTime = now
+        try Self.writeJob(db, job, insert: false)
+        try Self.appendEvent(db, kind: kind, job: job, time: now)
+        result = job
+      case .delete:
+        job.revision = try Self.nextRevision(db)
+        job.updateTime = now
+        try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [jobID])
+        try Self.appendEvent(db, kind: .deleted, job: job, time: now)
+        result = nil
+      }
+      if let idempotency {
+        try Self.saveResponse(db, key: idempotency, response: try JobCoding.encodeOptionalJob(result), now: now)
+      }
+      return MutationResult(job: result, replayed: false)
+    }
+  }
+
+  public func claimPendingJobs(
+    maxRunning: Int, maxRunningPerProject: Int, now: Date,
+    prepare: @escaping @Sendable (inout Job) -> Void
+  ) async throws -> [Job] {
+    try await writer.write { db in
+      var running = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM job WHERE status = 'RUNNING'") ?? 0
+      guard running < maxRunning else { return [] }
+      var perProject: [String: Int] = [:]
+      for row in try Row.fetchAll(
+        db, sql: "SELECT project, COUNT(*) AS n FROM job WHERE status = 'RUNNING' GROUP BY project")
+      {
+        perProject[row["project"]] = row["n"]
+      }
+      var claimed: [Job] = []
+      // Walks the queue in FIFO order (index job_queue); projects at their limit
+      // are skipped, so one busy project never blocks the others.
+      let cursor = try Row.fetchCursor(
+        db, sql: "SELECT body FROM job WHERE status = 'PENDING' ORDER BY queued_time, id")
+      var candidates: [Job] = []
+      while running < maxRunning, let row = try cursor.next() {
+        let job = try JobCoding.decodeJob(row["body"])
+        let count = perProject[job.project, default: 0]
+        guard count < maxRunningPerProject else { continue }
+        perProject[job.project] = count + 1
+        running += 1
+        candidates.append(job)
+      }
+      for var job in candidates {
+        prepare(&job)
+        job.revision = try Self.nextRevision(db)
+        job.updateTime = now
+        try Self.writeJob(db, job, insert: false)
+        try Self.appendEvent(db, kind: .updated, job: job, time: now)
+        claimed.append(job)
+      }
+      return claimed
+    }
+  }
+
+  public func jobIDs(inStatus status: JobStatus) async throws -> [String] {
+    try await writer.read { db in
+      try String.fetchAll(db, sql: "SELECT id FROM job WHERE status = ? ORDER BY queued_time, id", arguments: [status.rawValue])
+    }
+  }
+
+  // MARK: - Idempotency
+
+  public func storedResponse(for key: IdempotencyKey) async throws -> Data? {
+    try await writer.read { db in try Self.storedResponse(db, key: key) }
+  }
+
+  public func storeResponse(_ response: Data, for key: IdempotencyKey, now: Date) async throws {
+    try await writer.write { db in
+      if try Self.storedResponse(db, key: key) != nil { return }
+      try Self.saveResponse(db, key: key, response: response, now: now)
+    }
+  }
+
+  // MARK: - Events
+
+  public func currentRevision() async throws -> Int64 {
+    try await writer.read { db in try Self.latestRevision(db) }
+  }
+
+  public func events(after revision: Int64, limit: Int) async throws -> [JobEvent] {
+    try await writer.read { db in
+      try Row.fetchAll(
+        db, sql: "SELECT revision, kind, time, body FROM job_event WHERE revision > ? ORDER BY revision LIMIT ?",
+        arguments: [revision, limit]
+      ).map { row in
+        JobEvent(
+          revision: row["revision"], kind: JobEvent.Kind(rawValue: row["kind"]) ?? .updated,
+          job: try JobCoding.decodeJob(row["body"]), time: JobCoding.date(millis: row["time"]))
+      }
+    }
+  }
+
+  // MARK: - Settings
+
+  public func secret(named name: String) async throws -> Data {
+    try await writer.write { db in
+      if let existing = try Data.fetchOne(db, sql: "SELECT value FROM setting WHERE name = ?", arguments: [name]) {
+        return existing
+      }
+      var generator = SystemRandomNumberGenerator()
+      let secret = Data((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+      try db.execute(sql: "INSERT INTO setting (name, value) VALUES (?, ?)", arguments: [name, secret])
+      return secret
+    }
+  }
+
+  // MARK: - Rows
+
+  static func fetchJob(_ db: Database, id: String) throws -> Job? {
+    guard let body = try String.fetchOne(db, sql: "SELECT body FROM job WHERE id = ?", arguments: [id]) else {
+      return nil
+    }
+    return try JobCoding.decodeJob(body)
+  }
+
+  static func writeJob(_ db: Database, _ job: Job, insert: Bool) throws {
+    let arguments: StatementArguments = [
+      job.id, job.project, job.jobType, job.subject, job.status.rawValue, JobCoding.statusRank(job.status),
+      JobCoding.millis(job.createTime), JobCoding.millis(job.updateTime), job.durationMillis,
+      job.queuedTime.map(JobCoding.millis), job.revision, try JobCoding.encodeJob(job),
+    ]
+    let verb = insert ? "INSERT" : "REPLACE"
+    try db.execute(
+      sql: """
+        \(verb) INTO job (id, project, job_type, subject, status, status_rank, create_time, update_time,
+          duration_ms, queued_time, revision, body)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """, arguments: arguments)
+  }
+
+  static func latestRevision(_ db: Database) throws -> Int64 {
+    try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'job_event'") ?? 0
+  }
+
+  static func nextRevision(_ db: Database) throws -> Int64 {
+    try latestRevision(db) + 1
+  }
+
+  static func appendEvent(_ db: Database, kind: JobEvent.Kind, job: Job, time: Date) throws {
+    try db.execute(
+      sql: "INSERT INTO job_event (revision, job_id, project, kind, time, body) VALUES (?, ?, ?, ?, ?, ?)",
+      arguments: [job.revision, job.id, job.project, kind.rawValue, JobCoding.millis(time), try JobCoding.encodeJob(job)])
+  }
+
+  static func storedResponse(_ db: Database, key: IdempotencyKey) throws -> Data? {
+    guard let row = try Row.fetchOne(
+      db, sql: "SELECT fingerprint, response FROM request WHERE id = ?", arguments: [key.id])
+    else { return nil }
+    let fingerprint: String = row["fingerprint"]
+    guard fingerprint == key.fingerprint else {
+      throw KilnError.invalidArgument(field: "request_id", "\(key.id) was already used for a different request")
+    }
+    return row["response"]
+  }
+
+  static func saveResponse(_ db: Database, key: IdempotencyKey, response: Data, now: Date) throws {
+    try db.execute(
+      sql: "INSERT INTO request (id, fingerprint, response, create_time) VALUES (?, ?, ?, ?)",
+      arguments: [key.id, key.fingerprint, response, JobCoding.millis(now)])
+  }
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import KilnCore
+import KilnServer
+import Logging
+
+/// `kilnd`: the Kiln server.
+@main
+struct Kilnd: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "kilnd",
+    abstract: "The Kiln job-operations server (gRPC, kiln.v1).",
+    discussion: """
+      Serves kiln.v1.JobService over HTTP/2 on \(ServerConfiguration.defaultPort) by default, with its \
+      state in a SQLite database (WAL) under --data-dir, created on first start. Without --job-types it \
+      offers simulated job types modelled on Apache Kylin's (INDEX_BUILD, INC_BUILD, INDEX_MERGE, \
+      INDEX_REFRESH, SNAPSHOT_BUILD, TABLE_SAMPLING). SIGTERM or SIGINT shuts it down gracefully.
+      """)
+
+  @Option(help: "The address to listen on.")
+  var host = "127.0.0.1"
+
+  @Option(help: "The port to listen on (0 picks a free port and logs it).")
+  var port = ServerConfiguration.defaultPort
+
+  @Option(name: .customLong("data-dir"), help: "Where the database and step logs live.")
+  var dataDirectory = "kiln-data"
+
+  @Option(name: .customLong("job-types"), help: "A JSON file of job types (see README); built-in types if absent.")
+  var jobTypesFile: String?
+
+  @Option(name: .customLong("max-running"), help: "The most jobs running at once.")
+  var maxRunning = 8
+
+  @Option(name: .customLong("max-running-per-project"), help: "The most jobs running at once in one project.")
+  var maxRunningPerProject = 4
+
+  @Option(name: .customLong("stop-grace"), help: "Seconds between SIGTERM and SIGKILL when a step is stopped.")
+  var stopGrace = 5.0
+
+  @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+  var logLevel = "info"
+
+  func validate() throws {
+    guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+    guard maxRunning > 0 else { throw ValidationError("--max-running must be at least 1") }
+    guard maxRunningPerProject > 0 else { throw ValidationError("--max-running-per-project must be at least 1") }
+    guard stopGrace >= 0 else { throw ValidationError("--stop-grace must not be negative") }
+    guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \(logLevel)") }
+  }
+
+  func run() async throws {
+    let level = Logger.Level(rawValue: logLevel) ?? .info
+    LoggingSystem.bootstrap { label in
+      var handler = StreamLogHandler.standardError(label: label)
+      handler.logLevel = level
+      return handler
+    }
+    let logger = Logger(label: "kilnd")
+
+    var catalog: JobTypeCatalog?
+    if let jobTypesFile {
+      do {
+        catalog = try JobTypeCatalog.decode(json: try Data(contentsOf: URL(fileURLWithPath: jobTypesFile)))
+      } catch {
+        throw ValidationError("--job-types \(jobTypesFile): \(error)")
+      }
+    }
+    let configuration = ServerConfiguration(
+      host: host, port: port, dataDirectory: URL(fileURLWithPath: dataDirectory), jobTypes: catalog,
+      maxRunningJobs: maxRunning, maxRunningJobsPerProject: maxRunningPerProject,
+      stopGracePeriod: .milliseconds(Int64(stopGrace * 1000)))
+    let application = try await KilnApplication(configuration: configuration, logger: logger)
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { try await application.run() }
+      group.addTask {
+        let port = try await application.listeningPort
+        logger.notice("kilnd listening on \(host):\(port)")
+      }
+      try await group.waitForAll()
+    }
+    logger.notice("kilnd stopped")
+  }
+}
