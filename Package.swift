@@ -127,7 +127,11 @@ let package = Package(
     ),
     .testTarget(
       name: "KilnEngineTests",
-      dependencies: ["KilnCore", "KilnStore", "KilnEngine"],
+      dependencies: [
+        "KilnCore", "KilnStore", "KilnEngine",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
       swiftSettings: swiftSettings
     ),
     .testTarget(
