@@ -1,0 +1,103 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import KilnClient
+import KilnProto
+import SwiftProtobuf
+import KilnServer
+import Logging
+import Testing
+
+typealias JobsClient = Kiln_V1_JobService.Client<HTTP2ClientTransport.Posix>
+
+/// A real `kilnd` (the same ``KilnApplication`` the executable builds) on 127.0.0.1 with
+/// an ephemeral port and a fresh data directory, and a client connected over HTTP/2.
+struct ServerHarness {
+  let dataDirectory: URL
+
+  init() {
+    dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-e2e-\(UUID().uuidString)")
+  }
+
+  func configuration(maxRunning: Int = 8, perProject: Int = 8) -> ServerConfiguration {
+    ServerConfiguration(
+      host: "127.0.0.1", port: 0, dataDirectory: dataDirectory, maxRunningJobs: maxRunning,
+      maxRunningJobsPerProject: perProject, stopGracePeriod: .milliseconds(300),
+      progressInterval: .milliseconds(50), handlesSignals: false)
+  }
+
+  /// Starts the server, runs `body` with a client, then shuts the server down gracefully.
+  func run<R: Sendable>(
+    maxRunning: Int = 8, perProject: Int = 8, _ body: (JobsClient, KilnApplication) async throws -> R
+  ) async throws -> R {
+    var logger = Logger(label: "kiln-e2e")
+    logger.logLevel = .error
+    let app = try await KilnApplication(configuration: configuration(maxRunning: maxRunning, perProject: perProject), logger: logger)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { try await app.run() }
+      do {
+        let port = try await app.listeningPort
+        let result = try await withKilnClient(host: "127.0.0.1", port: port) { client in
+          try await body(client.jobs, app)
+        }
+        await app.shutdown()
+        try await group.waitForAll()
+        return result
+      } catch {
+        await app.shutdown()
+        throw error
+      }
+    }
+  }
+
+  func cleanUp() { try? FileManager.default.removeItem(at: dataDirectory) }
+}
+
+/// Expects `body` to fail with `code`, and the message to mention `text`.
+@discardableResult
+func expectRPCError(
+  _ code: RPCError.Code, mentioning text: String, sourceLocation: SourceLocation = #_sourceLocation,
+  _ body: () async throws -> Void
+) async -> RPCError? {
+  do {
+    try await body()
+    Issue.record("expected \(code), but the call succeeded", sourceLocation: sourceLocation)
+    return nil
+  } catch let error as RPCError {
+    #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+    #expect(error.message.contains(text), "message: \(error.message)", sourceLocation: sourceLocation)
+    return error
+  } catch {
+    Issue.record("expected RPCError \(code), got \(error)", sourceLocation: sourceLocation)
+    return nil
+  }
+}
+
+extension JobsClient {
+  func submit(
+    project: String = "p1", type: String = "INDEX_BUILD", subject: String = "sales", params: [String: String] = ["sleep_ms": "20"],
+    requestID: String = ""
+  ) async throws -> Kiln_V1_Job {
+    try await submitJob(.with {
+      $0.project = project
+      $0.jobType = type
+      $0.subject = subject
+      $0.params = params
+      $0.requestID = requestID
+    }).job
+  }
+
+  func get(_ id: String) async throws -> Kiln_V1_Job {
+    try await getJob(.with { $0.id = id }).job
+  }
+
+  /// Waits for the job to reach `status`, for at most `seconds`.
+  func waitFor(_ id: String, _ status: Kiln_V1_JobStatus, seconds: Double = 20) async throws -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+      if try await get(id).status == status { return true }
+      try await Task.sleep(for: .milliseconds(20))
+    }
+    return try await get(id).status == status
+  }
+}
