@@ -19,9 +19,12 @@ extension JobEngine {
         let claimed: [Job]
         do {
           let now = Date.kilnNow()
+          // A job whose previous runner is still stopping (paused and resumed within the
+          // grace period) waits for it, so two runs of one step never overlap.
+          let stillStopping = Set(activeRuns.withLock { $0.keys })
           claimed = try await store.claimPendingJobs(
             maxRunning: configuration.maxRunningJobs,
-            maxRunningPerProject: configuration.maxRunningJobsPerProject, now: now
+            maxRunningPerProject: configuration.maxRunningJobsPerProject, excluding: stillStopping, now: now
           ) { job in
             job.move(to: .running, at: now)
             job.execution += 1

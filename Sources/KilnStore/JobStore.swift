@@ -66,10 +66,11 @@ public protocol JobStore: Sendable {
   /// - Parameters:
   ///   - maxRunning: The most jobs running at once over all projects.
   ///   - maxRunningPerProject: The most jobs running at once in one project.
+  ///   - excluding: Jobs not to start now (their previous run is still stopping).
   ///   - prepare: Applied to each job moved to RUNNING, inside the same transaction.
   /// - Returns: The jobs now RUNNING, in the order they were queued.
   func claimPendingJobs(
-    maxRunning: Int, maxRunningPerProject: Int, now: Date,
+    maxRunning: Int, maxRunningPerProject: Int, excluding: Set<String>, now: Date,
     prepare: @escaping @Sendable (inout Job) -> Void
   ) async throws -> [Job]
 
@@ -91,4 +92,25 @@ public protocol JobStore: Sendable {
 
   /// A random secret of 32 bytes that survives restarts, created on first use.
   func secret(named name: String) async throws -> Data
+
+  /// The latest revision after each commit of this store, for the event feed.
+  ///
+  /// Only the newest value is kept for a listener that lags: it is a wake-up, and the
+  /// listener reads the events themselves with ``events(after:limit:)``.
+  func commitNotifications() -> AsyncStream<Int64>
+
+  /// Every job matching `filter` and the revision they are consistent at, read in one
+  /// transaction.
+  func snapshot(filter: JobFilter) async throws -> (revision: Int64, jobs: [Job])
+
+  /// The newest revision compaction has removed from the event log (0 if none): a
+  /// subscriber can resume after any revision at or above it.
+  func compactedThrough() async throws -> Int64
+
+  /// Removes old events: all but the newest `keepLast`, and those committed before
+  /// `before`, in small transactions so that writers are never held up for long.
+  /// The newest event is always kept.
+  ///
+  /// - Returns: How many events were removed.
+  func compactEvents(keepLast: Int, before: Date, batchSize: Int) async throws -> Int
 }

@@ -110,11 +110,11 @@ struct SQLiteJobStoreTests {
       let job = makeJob(project: project, created: base.addingTimeInterval(Double(i)))
       ids.append(try #require(try await store.insert(job, idempotency: nil).job).id)
     }
-    let claimed = try await store.claimPendingJobs(maxRunning: 3, maxRunningPerProject: 2, now: .kilnNow()) { job in
+    let claimed = try await store.claimPendingJobs(maxRunning: 3, maxRunningPerProject: 2, excluding: [], now: .kilnNow()) { job in
       job.move(to: .running, at: .kilnNow())
     }
     #expect(claimed.map(\.id) == [ids[0], ids[1], ids[3]])
-    let more = try await store.claimPendingJobs(maxRunning: 3, maxRunningPerProject: 2, now: .kilnNow()) { job in
+    let more = try await store.claimPendingJobs(maxRunning: 3, maxRunningPerProject: 2, excluding: [], now: .kilnNow()) { job in
       job.move(to: .running, at: .kilnNow())
     }
     #expect(more.isEmpty)

@@ -62,11 +62,15 @@ public struct KilnError: Error, Sendable, Hashable, CustomStringConvertible {
   public var code: Code
   /// What went wrong, for people.
   public var message: String
+  /// Facts a program can act on, e.g. `kiln-last-revision` to resume a watch at;
+  /// the server sends them as trailing metadata.
+  public var details: [String: String]
 
   /// Creates an error.
-  public init(code: Code, message: String) {
+  public init(code: Code, message: String, details: [String: String] = [:]) {
     self.code = code
     self.message = message
+    self.details = details
   }
 
   public var description: String { "\(code): \(message)" }

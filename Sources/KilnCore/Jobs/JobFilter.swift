@@ -16,6 +16,8 @@ public struct JobFilter: Sendable, Hashable, Codable {
   public var createdFrom: Date?
   /// Only jobs created before this time.
   public var createdTo: Date?
+  /// Only these jobs (used to watch one job; not part of the wire filter).
+  public var ids: [String] = []
 
   /// Creates a filter; with no arguments it matches every job.
   public init(
@@ -33,6 +35,7 @@ public struct JobFilter: Sendable, Hashable, Codable {
 
   /// Whether `job` passes the filter. The store's SQL applies the same rules.
   public func matches(_ job: Job) -> Bool {
+    if !ids.isEmpty && !ids.contains(job.id) { return false }
     if !projects.isEmpty && !projects.contains(job.project) { return false }
     if !statuses.isEmpty && !statuses.contains(job.status) { return false }
     if !jobTypes.isEmpty && !jobTypes.contains(job.jobType) { return false }
@@ -53,6 +56,7 @@ public struct JobFilter: Sendable, Hashable, Codable {
     copy.projects = Array(Set(projects)).sorted()
     copy.statuses = Array(Set(statuses)).sorted { $0.rawValue < $1.rawValue }
     copy.jobTypes = Array(Set(jobTypes)).sorted()
+    copy.ids = Array(Set(ids)).sorted()
     if copy.subject?.isEmpty == true { copy.subject = nil }
     if copy.key?.isEmpty == true { copy.key = nil }
     return copy

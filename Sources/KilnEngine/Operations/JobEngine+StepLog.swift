@@ -10,6 +10,16 @@ extension JobEngine {
     public var nextOffset: Int64
     /// True when the step no longer runs and `nextOffset` is the end of its log.
     public var complete: Bool
+    /// The step's status when the chunk was read.
+    public var stepStatus: JobStatus
+    /// The job's status when the chunk was read.
+    public var jobStatus: JobStatus
+
+    /// Whether the step may still write to this log: it runs, or waits to run in a job
+    /// that is queued or running.
+    public var stepMayWrite: Bool {
+      stepStatus == .running || (stepStatus == .pending && (jobStatus == .pending || jobStatus == .running))
+    }
   }
 
   /// Reads a step's log of the job's current attempt.
@@ -29,7 +39,8 @@ extension JobEngine {
     let log = StepLog(logsDirectory: configuration.logsDirectory, jobID: job.id, attempt: job.attempt, stepIndex: index)
     let running = job.steps[index].status == .running
     guard let handle = try? FileHandle(forReadingFrom: log.url) else {
-      return LogChunk(data: Data(), nextOffset: 0, complete: !running)
+      return LogChunk(
+        data: Data(), nextOffset: 0, complete: !running, stepStatus: job.steps[index].status, jobStatus: job.status)
     }
     defer { try? handle.close() }
     let size = Int64(try handle.seekToEnd())
@@ -39,7 +50,9 @@ extension JobEngine {
     try handle.seek(toOffset: UInt64(offset))
     let data = try handle.read(upToCount: limit) ?? Data()
     let next = offset + Int64(data.count)
-    return LogChunk(data: data, nextOffset: next, complete: !running && next >= size)
+    return LogChunk(
+      data: data, nextOffset: next, complete: !running && next >= size, stepStatus: job.steps[index].status,
+      jobStatus: job.status)
   }
 
   static func stepIndex(in job: Job, matching step: String) -> Int? {

@@ -19,6 +19,8 @@ public final class KilnApplication: Sendable {
   public let configuration: ServerConfiguration
   /// The engine, for tests and embedding.
   public let engine: JobEngine
+  /// The event log's compactor, for tests and embedding.
+  public let compactor: EventLogCompactor
   private let transport: HTTP2ServerTransport.Posix
   private let serviceGroup: ServiceGroup
   private let logger: Logger
@@ -47,17 +49,29 @@ public final class KilnApplication: Sendable {
 
     transport = HTTP2ServerTransport.Posix(
       address: .ipv4(host: configuration.host, port: configuration.port), transportSecurity: .plaintext)
+    let hub = EventHub(
+      store: store, startRevision: try await store.currentRevision(),
+      configuration: .init(window: configuration.watchWindow), logger: logger)
+    let watcher = JobWatcher(engine: engine, hub: hub, heartbeatInterval: configuration.heartbeatInterval)
+    compactor = EventLogCompactor(
+      store: store, keepEvents: configuration.eventRetentionCount, keepFor: configuration.eventRetentionAge,
+      interval: configuration.compactionInterval, logger: logger)
     let jobService = JobService(
-      engine: engine, pageTokenSecret: try await store.secret(named: "page-token"), logger: logger)
+      engine: engine, watcher: watcher, pageTokenSecret: try await store.secret(named: "page-token"), logger: logger)
     let server = GRPCServer(
       transport: transport, services: [jobService],
       interceptors: [CallerInterceptor(resolver: AnonymousCallerResolver())])
 
     serviceGroup = ServiceGroup(
       configuration: ServiceGroupConfiguration(
+        // Started in this order, shut down in reverse: the hub first ends every watch
+        // (after sending what was committed), then in-flight calls finish, then the
+        // engine stops running steps.
         services: [
           .init(service: engine),
+          .init(service: compactor),
           .init(service: GRPCServerService(server: server)),
+          .init(service: hub),
         ],
         gracefulShutdownSignals: configuration.handlesSignals ? [.sigterm, .sigint] : [],
         logger: logger))

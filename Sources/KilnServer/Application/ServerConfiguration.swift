@@ -24,6 +24,16 @@ public struct ServerConfiguration: Sendable {
   public var progressInterval: Duration
   /// Whether SIGTERM and SIGINT shut the server down (off in tests that run several servers).
   public var handlesSignals: Bool
+  /// How long a watch stays silent before it sends a heartbeat.
+  public var heartbeatInterval: Duration = .seconds(5)
+  /// The recent events kept in memory for watchers; a watcher further behind is ended.
+  public var watchWindow: Int = 10_000
+  /// The most events the event log keeps.
+  public var eventRetentionCount: Int = 1_000_000
+  /// The longest time the event log keeps an event.
+  public var eventRetentionAge: Duration = .seconds(7 * 24 * 3600)
+  /// Time between two compactions of the event log.
+  public var compactionInterval: Duration = .seconds(60)
 
   /// Creates a configuration with the documented defaults.
   public init(

@@ -211,3 +211,20 @@ enum RPCErrorCodeNumber {
     }
   }
 }
+
+extension Kiln_V1_WatchJobsResponse {
+  init(_ message: WatchMessage, now: Date = Date()) {
+    self.init()
+    switch message.kind {
+    case .snapshot: kind = .snapshot
+    case .snapshotEnd: kind = .snapshotEnd
+    case .change(.created): kind = .created
+    case .change(.updated): kind = .updated
+    case .change(.deleted): kind = .deleted
+    case .heartbeat: kind = .heartbeat
+    }
+    revision = message.revision
+    if let job = message.job { self.job = Kiln_V1_Job(job, now: now) }
+    time = Google_Protobuf_Timestamp(date: message.time)
+  }
+}

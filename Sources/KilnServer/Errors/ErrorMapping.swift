@@ -30,7 +30,9 @@ func mappingErrors<T>(_ logger: Logger, _ method: String, _ body: () async throw
   do {
     return try await body()
   } catch let error as KilnError {
-    throw RPCError(code: RPCError.Code(error.code), message: error.message)
+    var trailers = Metadata()
+    for (key, value) in error.details.sorted(by: { $0.key < $1.key }) { trailers.addString(value, forKey: key) }
+    throw RPCError(code: RPCError.Code(error.code), message: error.message, metadata: trailers)
   } catch let error as RPCError {
     throw error
   } catch is CancellationError {

@@ -10,13 +10,15 @@ public import Logging
 /// domain calls, and maps errors to gRPC statuses. It holds no business rules.
 public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
   private let engine: JobEngine
+  private let watcher: JobWatcher
   private let pageTokens: PageTokenCodec
   private let logger: Logger
 
   /// Creates the service.
   /// - Parameter pageTokenSecret: Signs page tokens; keep it across restarts so tokens stay valid.
-  public init(engine: JobEngine, pageTokenSecret: Data, logger: Logger) {
+  public init(engine: JobEngine, watcher: JobWatcher, pageTokenSecret: Data, logger: Logger) {
     self.engine = engine
+    self.watcher = watcher
     self.pageTokens = PageTokenCodec(secret: pageTokenSecret)
     self.logger = logger
   }
@@ -150,6 +152,49 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
         $0.data = chunk.data
         $0.nextOffset = chunk.nextOffset
         $0.complete = chunk.complete
+      }
+    }
+  }
+
+  // MARK: - Streams
+
+  public func watchJobs(
+    request: Kiln_V1_WatchJobsRequest, response: RPCWriter<Kiln_V1_WatchJobsResponse>, context: ServerContext
+  ) async throws {
+    try await mappingErrors(logger, "WatchJobs") {
+      let filter = try request.filter.domain(field: "filter")
+      let watch = WatchRequest(
+        filter: filter, sinceRevision: request.hasSinceRevision ? request.sinceRevision : nil,
+        includeProgress: request.includeProgress)
+      try await watcher.watch(watch) { message in try await response.write(Kiln_V1_WatchJobsResponse(message)) }
+    }
+  }
+
+  public func watchJob(
+    request: Kiln_V1_WatchJobRequest, response: RPCWriter<Kiln_V1_WatchJobsResponse>, context: ServerContext
+  ) async throws {
+    try await mappingErrors(logger, "WatchJob") {
+      guard !request.id.isEmpty else { throw KilnError.invalidArgument(field: "id", "is empty") }
+      var filter = JobFilter()
+      filter.ids = [request.id]
+      let watch = WatchRequest(
+        filter: filter, sinceRevision: request.hasSinceRevision ? request.sinceRevision : nil,
+        includeProgress: request.includeProgress, endWhenFinal: true)
+      try await watcher.watch(watch) { message in try await response.write(Kiln_V1_WatchJobsResponse(message)) }
+    }
+  }
+
+  public func followStepLog(
+    request: Kiln_V1_FollowStepLogRequest, response: RPCWriter<Kiln_V1_FollowStepLogResponse>, context: ServerContext
+  ) async throws {
+    try await mappingErrors(logger, "FollowStepLog") {
+      guard !request.jobID.isEmpty else { throw KilnError.invalidArgument(field: "job_id", "is empty") }
+      guard !request.stepID.isEmpty else { throw KilnError.invalidArgument(field: "step_id", "is empty") }
+      try await watcher.followStepLog(jobID: request.jobID, step: request.stepID, offset: request.offset) { data, next in
+        try await response.write(.with {
+          $0.data = data
+          $0.nextOffset = next
+        })
       }
     }
   }

@@ -65,6 +65,7 @@ extension SQLiteJobStore {
       clauses.append("\(column) IN (\(Array(repeating: "?", count: values.count).joined(separator: ", ")))")
       _ = arguments.append(contentsOf: StatementArguments(values))
     }
+    inList("id", filter.ids)
     inList("project", filter.projects)
     inList("status", filter.statuses.map(\.rawValue))
     inList("job_type", filter.jobTypes)

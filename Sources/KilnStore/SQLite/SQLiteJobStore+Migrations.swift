@@ -38,6 +38,7 @@ extension SQLiteJobStore {
             job_id TEXT NOT NULL,
             project TEXT NOT NULL,
             kind TEXT NOT NULL,
+            previous_status TEXT,
             time INTEGER NOT NULL,
             body TEXT NOT NULL
           );

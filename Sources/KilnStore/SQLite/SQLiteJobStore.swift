@@ -9,6 +9,7 @@ public import KilnCore
 /// the change, so a subscriber can replay the log without reading the job table.
 public final class SQLiteJobStore: JobStore {
   let writer: any DatabaseWriter
+  let commits = CommitNotifier()
 
   /// Opens (creating if needed) the database file at `path` in WAL mode and migrates it.
   public convenience init(path: String) throws {
@@ -39,7 +40,7 @@ public final class SQLiteJobStore: JobStore {
   // MARK: - Jobs
 
   public func insert(_ job: Job, idempotency: IdempotencyKey?) async throws -> MutationResult {
-    try await writer.write { db in
+    try await notifyingCommit { db in
       if let idempotency, let stored = try Self.storedResponse(db, key: idempotency) {
         return MutationResult(job: try JobCoding.decodeOptionalJob(stored), replayed: true)
       }
@@ -47,7 +48,7 @@ public final class SQLiteJobStore: JobStore {
       job.revision = try Self.nextRevision(db)
       job.updateTime = job.createTime
       try Self.writeJob(db, job, insert: true)
-      try Self.appendEvent(db, kind: .created, job: job, time: job.updateTime)
+      try Self.appendEvent(db, kind: .created, job: job, time: job.updateTime, previousStatus: nil)
       if let idempotency { try Self.saveResponse(db, key: idempotency, response: try JobCoding.encodeOptionalJob(job), now: job.createTime) }
       return MutationResult(job: job, replayed: false)
     }
@@ -61,11 +62,12 @@ public final class SQLiteJobStore: JobStore {
     jobID: String, idempotency: IdempotencyKey?, now: Date,
     _ body: @escaping @Sendable (inout Job) throws(KilnError) -> JobChange
   ) async throws -> MutationResult {
-    try await writer.write { db in
+    try await notifyingCommit { db in
       if let idempotency, let stored = try Self.storedResponse(db, key: idempotency) {
         return MutationResult(job: try JobCoding.decodeOptionalJob(stored), replayed: true)
       }
       guard var job = try Self.fetchJob(db, id: jobID) else { throw KilnError.jobNotFound(jobID) }
+      let previousStatus = job.status
       let change = try body(&job)
       var result: Job?
       switch change {
@@ -75,13 +77,13 @@ public final class SQLiteJobStore: JobStore {
         job.revision = try Self.nextRevision(db)
         job.updateTime = now
         try Self.writeJob(db, job, insert: false)
-        try Self.appendEvent(db, kind: kind, job: job, time: now)
+        try Self.appendEvent(db, kind: kind, job: job, time: now, previousStatus: previousStatus)
         result = job
       case .delete:
         job.revision = try Self.nextRevision(db)
         job.updateTime = now
         try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [jobID])
-        try Self.appendEvent(db, kind: .deleted, job: job, time: now)
+        try Self.appendEvent(db, kind: .deleted, job: job, time: now, previousStatus: previousStatus)
         result = nil
       }
       if let idempotency {
@@ -92,10 +94,10 @@ public final class SQLiteJobStore: JobStore {
   }
 
   public func claimPendingJobs(
-    maxRunning: Int, maxRunningPerProject: Int, now: Date,
+    maxRunning: Int, maxRunningPerProject: Int, excluding: Set<String>, now: Date,
     prepare: @escaping @Sendable (inout Job) -> Void
   ) async throws -> [Job] {
-    try await writer.write { db in
+    try await notifyingCommit { db in
       var running = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM job WHERE status = 'RUNNING'") ?? 0
       guard running < maxRunning else { return [] }
       var perProject: [String: Int] = [:]
@@ -112,6 +114,7 @@ public final class SQLiteJobStore: JobStore {
       var candidates: [Job] = []
       while running < maxRunning, let row = try cursor.next() {
         let job = try JobCoding.decodeJob(row["body"])
+        guard !excluding.contains(job.id) else { continue }
         let count = perProject[job.project, default: 0]
         guard count < maxRunningPerProject else { continue }
         perProject[job.project] = count + 1
@@ -119,11 +122,12 @@ public final class SQLiteJobStore: JobStore {
         candidates.append(job)
       }
       for var job in candidates {
+        let previousStatus = job.status
         prepare(&job)
         job.revision = try Self.nextRevision(db)
         job.updateTime = now
         try Self.writeJob(db, job, insert: false)
-        try Self.appendEvent(db, kind: .updated, job: job, time: now)
+        try Self.appendEvent(db, kind: .updated, job: job, time: now, previousStatus: previousStatus)
         claimed.append(job)
       }
       return claimed
@@ -134,6 +138,17 @@ public final class SQLiteJobStore: JobStore {
     try await writer.read { db in
       try String.fetchAll(db, sql: "SELECT id FROM job WHERE status = ? ORDER BY queued_time, id", arguments: [status.rawValue])
     }
+  }
+
+  /// Runs a write transaction, then tells commit listeners the latest revision.
+  private func notifyingCommit<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    let (result, revision) = try await writer.write { db in (try body(db), try Self.latestRevision(db)) }
+    commits.publish(revision)
+    return result
+  }
+
+  public func commitNotifications() -> AsyncStream<Int64> {
+    commits.subscribe()
   }
 
   // MARK: - Idempotency
@@ -158,12 +173,17 @@ public final class SQLiteJobStore: JobStore {
   public func events(after revision: Int64, limit: Int) async throws -> [JobEvent] {
     try await writer.read { db in
       try Row.fetchAll(
-        db, sql: "SELECT revision, kind, time, body FROM job_event WHERE revision > ? ORDER BY revision LIMIT ?",
+        db,
+        sql: """
+          SELECT revision, kind, previous_status, time, body FROM job_event
+          WHERE revision > ? ORDER BY revision LIMIT ?
+          """,
         arguments: [revision, limit]
       ).map { row in
         JobEvent(
           revision: row["revision"], kind: JobEvent.Kind(rawValue: row["kind"]) ?? .updated,
-          job: try JobCoding.decodeJob(row["body"]), time: JobCoding.date(millis: row["time"]))
+          job: try JobCoding.decodeJob(row["body"]), time: JobCoding.date(millis: row["time"]),
+          previousStatus: (row["previous_status"] as String?).flatMap(JobStatus.init(rawValue:)))
       }
     }
   }
@@ -214,10 +234,16 @@ public final class SQLiteJobStore: JobStore {
     try latestRevision(db) + 1
   }
 
-  static func appendEvent(_ db: Database, kind: JobEvent.Kind, job: Job, time: Date) throws {
+  static func appendEvent(_ db: Database, kind: JobEvent.Kind, job: Job, time: Date, previousStatus: JobStatus?) throws {
     try db.execute(
-      sql: "INSERT INTO job_event (revision, job_id, project, kind, time, body) VALUES (?, ?, ?, ?, ?, ?)",
-      arguments: [job.revision, job.id, job.project, kind.rawValue, JobCoding.millis(time), try JobCoding.encodeJob(job)])
+      sql: """
+        INSERT INTO job_event (revision, job_id, project, kind, previous_status, time, body)
+        VALUES (?, ?, ?, ?, ?, ?, ?)
+        """,
+      arguments: [
+        job.revision, job.id, job.project, kind.rawValue, previousStatus?.rawValue, JobCoding.millis(time),
+        try JobCoding.encodeJob(job),
+      ])
   }
 
   static func storedResponse(_ db: Database, key: IdempotencyKey) throws -> Data? {

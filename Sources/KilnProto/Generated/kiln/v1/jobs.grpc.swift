@@ -170,6 +170,45 @@ public enum Kiln_V1_JobService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "WatchJobs" metadata.
+        public enum WatchJobs: Sendable {
+            /// Request type for "WatchJobs".
+            public typealias Input = Kiln_V1_WatchJobsRequest
+            /// Response type for "WatchJobs".
+            public typealias Output = Kiln_V1_WatchJobsResponse
+            /// Descriptor for "WatchJobs".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "kiln.v1.JobService"),
+                method: "WatchJobs",
+                type: .serverStreaming
+            )
+        }
+        /// Namespace for "WatchJob" metadata.
+        public enum WatchJob: Sendable {
+            /// Request type for "WatchJob".
+            public typealias Input = Kiln_V1_WatchJobRequest
+            /// Response type for "WatchJob".
+            public typealias Output = Kiln_V1_WatchJobsResponse
+            /// Descriptor for "WatchJob".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "kiln.v1.JobService"),
+                method: "WatchJob",
+                type: .serverStreaming
+            )
+        }
+        /// Namespace for "FollowStepLog" metadata.
+        public enum FollowStepLog: Sendable {
+            /// Request type for "FollowStepLog".
+            public typealias Input = Kiln_V1_FollowStepLogRequest
+            /// Response type for "FollowStepLog".
+            public typealias Output = Kiln_V1_FollowStepLogResponse
+            /// Descriptor for "FollowStepLog".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "kiln.v1.JobService"),
+                method: "FollowStepLog",
+                type: .serverStreaming
+            )
+        }
         /// Descriptors for all methods in the "kiln.v1.JobService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             SubmitJob.descriptor,
@@ -182,7 +221,10 @@ public enum Kiln_V1_JobService: Sendable {
             DeleteJob.descriptor,
             BatchJobs.descriptor,
             ListJobTypes.descriptor,
-            GetStepLog.descriptor
+            GetStepLog.descriptor,
+            WatchJobs.descriptor,
+            WatchJob.descriptor,
+            FollowStepLog.descriptor
         ]
     }
 }
@@ -355,10 +397,6 @@ extension Kiln_V1_JobService {
 
         /// Handle the "GetStepLog" method.
         ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > WatchJobs, WatchJob and FollowStepLog: see the subscription work.
-        ///
         /// - Parameters:
         ///   - request: A streaming request of `Kiln_V1_GetStepLogRequest` messages.
         ///   - context: Context providing information about the RPC.
@@ -370,6 +408,65 @@ extension Kiln_V1_JobService {
             request: GRPCCore.StreamingServerRequest<Kiln_V1_GetStepLogRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Kiln_V1_GetStepLogResponse>
+
+        /// Handle the "WatchJobs" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams changes to the jobs that match a filter; see WatchJobsRequest.
+        /// > A subscriber that stops reading is ended with RESOURCE_EXHAUSTED whose
+        /// > trailer "kiln-last-revision" is the last revision it was sent: resume there.
+        /// > Server shutdown ends streams with UNAVAILABLE after what was committed.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Kiln_V1_WatchJobsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Kiln_V1_WatchJobsResponse` messages.
+        func watchJobs(
+            request: GRPCCore.StreamingServerRequest<Kiln_V1_WatchJobsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Kiln_V1_WatchJobsResponse>
+
+        /// Handle the "WatchJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams one job's changes, and ends by itself once the job is FINISHED,
+        /// > DISCARDED or deleted.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Kiln_V1_WatchJobRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Kiln_V1_WatchJobsResponse` messages.
+        func watchJob(
+            request: GRPCCore.StreamingServerRequest<Kiln_V1_WatchJobRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Kiln_V1_WatchJobsResponse>
+
+        /// Handle the "FollowStepLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A step's log from an offset, then new bytes as they are written; ends
+        /// > when the step is no longer running and its log is sent to the end.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Kiln_V1_FollowStepLogRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Kiln_V1_FollowStepLogResponse` messages.
+        func followStepLog(
+            request: GRPCCore.StreamingServerRequest<Kiln_V1_FollowStepLogRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Kiln_V1_FollowStepLogResponse>
     }
 
     /// Service protocol for the "kiln.v1.JobService" service.
@@ -526,10 +623,6 @@ extension Kiln_V1_JobService {
 
         /// Handle the "GetStepLog" method.
         ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > WatchJobs, WatchJob and FollowStepLog: see the subscription work.
-        ///
         /// - Parameters:
         ///   - request: A request containing a single `Kiln_V1_GetStepLogRequest` message.
         ///   - context: Context providing information about the RPC.
@@ -541,6 +634,65 @@ extension Kiln_V1_JobService {
             request: GRPCCore.ServerRequest<Kiln_V1_GetStepLogRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Kiln_V1_GetStepLogResponse>
+
+        /// Handle the "WatchJobs" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams changes to the jobs that match a filter; see WatchJobsRequest.
+        /// > A subscriber that stops reading is ended with RESOURCE_EXHAUSTED whose
+        /// > trailer "kiln-last-revision" is the last revision it was sent: resume there.
+        /// > Server shutdown ends streams with UNAVAILABLE after what was committed.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Kiln_V1_WatchJobsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Kiln_V1_WatchJobsResponse` messages.
+        func watchJobs(
+            request: GRPCCore.ServerRequest<Kiln_V1_WatchJobsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Kiln_V1_WatchJobsResponse>
+
+        /// Handle the "WatchJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams one job's changes, and ends by itself once the job is FINISHED,
+        /// > DISCARDED or deleted.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Kiln_V1_WatchJobRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Kiln_V1_WatchJobsResponse` messages.
+        func watchJob(
+            request: GRPCCore.ServerRequest<Kiln_V1_WatchJobRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Kiln_V1_WatchJobsResponse>
+
+        /// Handle the "FollowStepLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A step's log from an offset, then new bytes as they are written; ends
+        /// > when the step is no longer running and its log is sent to the end.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Kiln_V1_FollowStepLogRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Kiln_V1_FollowStepLogResponse` messages.
+        func followStepLog(
+            request: GRPCCore.ServerRequest<Kiln_V1_FollowStepLogRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Kiln_V1_FollowStepLogResponse>
     }
 
     /// Simple service protocol for the "kiln.v1.JobService" service.
@@ -695,10 +847,6 @@ extension Kiln_V1_JobService {
 
         /// Handle the "GetStepLog" method.
         ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > WatchJobs, WatchJob and FollowStepLog: see the subscription work.
-        ///
         /// - Parameters:
         ///   - request: A `Kiln_V1_GetStepLogRequest` message.
         ///   - context: Context providing information about the RPC.
@@ -710,6 +858,68 @@ extension Kiln_V1_JobService {
             request: Kiln_V1_GetStepLogRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Kiln_V1_GetStepLogResponse
+
+        /// Handle the "WatchJobs" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams changes to the jobs that match a filter; see WatchJobsRequest.
+        /// > A subscriber that stops reading is ended with RESOURCE_EXHAUSTED whose
+        /// > trailer "kiln-last-revision" is the last revision it was sent: resume there.
+        /// > Server shutdown ends streams with UNAVAILABLE after what was committed.
+        ///
+        /// - Parameters:
+        ///   - request: A `Kiln_V1_WatchJobsRequest` message.
+        ///   - response: A response stream of `Kiln_V1_WatchJobsResponse` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func watchJobs(
+            request: Kiln_V1_WatchJobsRequest,
+            response: GRPCCore.RPCWriter<Kiln_V1_WatchJobsResponse>,
+            context: GRPCCore.ServerContext
+        ) async throws
+
+        /// Handle the "WatchJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams one job's changes, and ends by itself once the job is FINISHED,
+        /// > DISCARDED or deleted.
+        ///
+        /// - Parameters:
+        ///   - request: A `Kiln_V1_WatchJobRequest` message.
+        ///   - response: A response stream of `Kiln_V1_WatchJobsResponse` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func watchJob(
+            request: Kiln_V1_WatchJobRequest,
+            response: GRPCCore.RPCWriter<Kiln_V1_WatchJobsResponse>,
+            context: GRPCCore.ServerContext
+        ) async throws
+
+        /// Handle the "FollowStepLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A step's log from an offset, then new bytes as they are written; ends
+        /// > when the step is no longer running and its log is sent to the end.
+        ///
+        /// - Parameters:
+        ///   - request: A `Kiln_V1_FollowStepLogRequest` message.
+        ///   - response: A response stream of `Kiln_V1_FollowStepLogResponse` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func followStepLog(
+            request: Kiln_V1_FollowStepLogRequest,
+            response: GRPCCore.RPCWriter<Kiln_V1_FollowStepLogResponse>,
+            context: GRPCCore.ServerContext
+        ) async throws
     }
 }
 
@@ -833,6 +1043,39 @@ extension Kiln_V1_JobService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Kiln_V1_GetStepLogResponse>(),
             handler: { request, context in
                 try await self.getStepLog(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Kiln_V1_JobService.Method.WatchJobs.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Kiln_V1_WatchJobsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Kiln_V1_WatchJobsResponse>(),
+            handler: { request, context in
+                try await self.watchJobs(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Kiln_V1_JobService.Method.WatchJob.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Kiln_V1_WatchJobRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Kiln_V1_WatchJobsResponse>(),
+            handler: { request, context in
+                try await self.watchJob(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Kiln_V1_JobService.Method.FollowStepLog.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Kiln_V1_FollowStepLogRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Kiln_V1_FollowStepLogResponse>(),
+            handler: { request, context in
+                try await self.followStepLog(
                     request: request,
                     context: context
                 )
@@ -963,6 +1206,39 @@ extension Kiln_V1_JobService.ServiceProtocol {
             context: context
         )
         return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func watchJobs(
+        request: GRPCCore.StreamingServerRequest<Kiln_V1_WatchJobsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Kiln_V1_WatchJobsResponse> {
+        let response = try await self.watchJobs(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
+    }
+
+    public func watchJob(
+        request: GRPCCore.StreamingServerRequest<Kiln_V1_WatchJobRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Kiln_V1_WatchJobsResponse> {
+        let response = try await self.watchJob(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
+    }
+
+    public func followStepLog(
+        request: GRPCCore.StreamingServerRequest<Kiln_V1_FollowStepLogRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Kiln_V1_FollowStepLogResponse> {
+        let response = try await self.followStepLog(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
     }
 }
 
@@ -1109,6 +1385,57 @@ extension Kiln_V1_JobService.SimpleServiceProtocol {
                 context: context
             ),
             metadata: [:]
+        )
+    }
+
+    public func watchJobs(
+        request: GRPCCore.ServerRequest<Kiln_V1_WatchJobsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Kiln_V1_WatchJobsResponse> {
+        return GRPCCore.StreamingServerResponse<Kiln_V1_WatchJobsResponse>(
+            metadata: [:],
+            producer: { writer in
+                try await self.watchJobs(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
+        )
+    }
+
+    public func watchJob(
+        request: GRPCCore.ServerRequest<Kiln_V1_WatchJobRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Kiln_V1_WatchJobsResponse> {
+        return GRPCCore.StreamingServerResponse<Kiln_V1_WatchJobsResponse>(
+            metadata: [:],
+            producer: { writer in
+                try await self.watchJob(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
+        )
+    }
+
+    public func followStepLog(
+        request: GRPCCore.ServerRequest<Kiln_V1_FollowStepLogRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Kiln_V1_FollowStepLogResponse> {
+        return GRPCCore.StreamingServerResponse<Kiln_V1_FollowStepLogResponse>(
+            metadata: [:],
+            producer: { writer in
+                try await self.followStepLog(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
         )
     }
 }
@@ -1318,10 +1645,6 @@ extension Kiln_V1_JobService {
 
         /// Call the "GetStepLog" method.
         ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > WatchJobs, WatchJob and FollowStepLog: see the subscription work.
-        ///
         /// - Parameters:
         ///   - request: A request containing a single `Kiln_V1_GetStepLogRequest` message.
         ///   - serializer: A serializer for `Kiln_V1_GetStepLogRequest` messages.
@@ -1337,6 +1660,80 @@ extension Kiln_V1_JobService {
             deserializer: some GRPCCore.MessageDeserializer<Kiln_V1_GetStepLogResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Kiln_V1_GetStepLogResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "WatchJobs" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams changes to the jobs that match a filter; see WatchJobsRequest.
+        /// > A subscriber that stops reading is ended with RESOURCE_EXHAUSTED whose
+        /// > trailer "kiln-last-revision" is the last revision it was sent: resume there.
+        /// > Server shutdown ends streams with UNAVAILABLE after what was committed.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Kiln_V1_WatchJobsRequest` message.
+        ///   - serializer: A serializer for `Kiln_V1_WatchJobsRequest` messages.
+        ///   - deserializer: A deserializer for `Kiln_V1_WatchJobsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func watchJobs<Result>(
+            request: GRPCCore.ClientRequest<Kiln_V1_WatchJobsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Kiln_V1_WatchJobsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Kiln_V1_WatchJobsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Kiln_V1_WatchJobsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "WatchJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams one job's changes, and ends by itself once the job is FINISHED,
+        /// > DISCARDED or deleted.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Kiln_V1_WatchJobRequest` message.
+        ///   - serializer: A serializer for `Kiln_V1_WatchJobRequest` messages.
+        ///   - deserializer: A deserializer for `Kiln_V1_WatchJobsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func watchJob<Result>(
+            request: GRPCCore.ClientRequest<Kiln_V1_WatchJobRequest>,
+            serializer: some GRPCCore.MessageSerializer<Kiln_V1_WatchJobRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Kiln_V1_WatchJobsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Kiln_V1_WatchJobsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "FollowStepLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A step's log from an offset, then new bytes as they are written; ends
+        /// > when the step is no longer running and its log is sent to the end.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Kiln_V1_FollowStepLogRequest` message.
+        ///   - serializer: A serializer for `Kiln_V1_FollowStepLogRequest` messages.
+        ///   - deserializer: A deserializer for `Kiln_V1_FollowStepLogResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func followStepLog<Result>(
+            request: GRPCCore.ClientRequest<Kiln_V1_FollowStepLogRequest>,
+            serializer: some GRPCCore.MessageSerializer<Kiln_V1_FollowStepLogRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Kiln_V1_FollowStepLogResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Kiln_V1_FollowStepLogResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1662,10 +2059,6 @@ extension Kiln_V1_JobService {
 
         /// Call the "GetStepLog" method.
         ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > WatchJobs, WatchJob and FollowStepLog: see the subscription work.
-        ///
         /// - Parameters:
         ///   - request: A request containing a single `Kiln_V1_GetStepLogRequest` message.
         ///   - serializer: A serializer for `Kiln_V1_GetStepLogRequest` messages.
@@ -1687,6 +2080,107 @@ extension Kiln_V1_JobService {
             try await self.client.unary(
                 request: request,
                 descriptor: Kiln_V1_JobService.Method.GetStepLog.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "WatchJobs" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams changes to the jobs that match a filter; see WatchJobsRequest.
+        /// > A subscriber that stops reading is ended with RESOURCE_EXHAUSTED whose
+        /// > trailer "kiln-last-revision" is the last revision it was sent: resume there.
+        /// > Server shutdown ends streams with UNAVAILABLE after what was committed.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Kiln_V1_WatchJobsRequest` message.
+        ///   - serializer: A serializer for `Kiln_V1_WatchJobsRequest` messages.
+        ///   - deserializer: A deserializer for `Kiln_V1_WatchJobsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func watchJobs<Result>(
+            request: GRPCCore.ClientRequest<Kiln_V1_WatchJobsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Kiln_V1_WatchJobsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Kiln_V1_WatchJobsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Kiln_V1_WatchJobsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Kiln_V1_JobService.Method.WatchJobs.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "WatchJob" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams one job's changes, and ends by itself once the job is FINISHED,
+        /// > DISCARDED or deleted.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Kiln_V1_WatchJobRequest` message.
+        ///   - serializer: A serializer for `Kiln_V1_WatchJobRequest` messages.
+        ///   - deserializer: A deserializer for `Kiln_V1_WatchJobsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func watchJob<Result>(
+            request: GRPCCore.ClientRequest<Kiln_V1_WatchJobRequest>,
+            serializer: some GRPCCore.MessageSerializer<Kiln_V1_WatchJobRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Kiln_V1_WatchJobsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Kiln_V1_WatchJobsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Kiln_V1_JobService.Method.WatchJob.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "FollowStepLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A step's log from an offset, then new bytes as they are written; ends
+        /// > when the step is no longer running and its log is sent to the end.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Kiln_V1_FollowStepLogRequest` message.
+        ///   - serializer: A serializer for `Kiln_V1_FollowStepLogRequest` messages.
+        ///   - deserializer: A deserializer for `Kiln_V1_FollowStepLogResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func followStepLog<Result>(
+            request: GRPCCore.ClientRequest<Kiln_V1_FollowStepLogRequest>,
+            serializer: some GRPCCore.MessageSerializer<Kiln_V1_FollowStepLogRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Kiln_V1_FollowStepLogResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Kiln_V1_FollowStepLogResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Kiln_V1_JobService.Method.FollowStepLog.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -1951,10 +2445,6 @@ extension Kiln_V1_JobService.ClientProtocol {
 
     /// Call the "GetStepLog" method.
     ///
-    /// > Source IDL Documentation:
-    /// >
-    /// > WatchJobs, WatchJob and FollowStepLog: see the subscription work.
-    ///
     /// - Parameters:
     ///   - request: A request containing a single `Kiln_V1_GetStepLogRequest` message.
     ///   - options: Options to apply to this RPC.
@@ -1973,6 +2463,92 @@ extension Kiln_V1_JobService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Kiln_V1_GetStepLogRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Kiln_V1_GetStepLogResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchJobs" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Streams changes to the jobs that match a filter; see WatchJobsRequest.
+    /// > A subscriber that stops reading is ended with RESOURCE_EXHAUSTED whose
+    /// > trailer "kiln-last-revision" is the last revision it was sent: resume there.
+    /// > Server shutdown ends streams with UNAVAILABLE after what was committed.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Kiln_V1_WatchJobsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchJobs<Result>(
+        request: GRPCCore.ClientRequest<Kiln_V1_WatchJobsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Kiln_V1_WatchJobsResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.watchJobs(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Kiln_V1_WatchJobsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Kiln_V1_WatchJobsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchJob" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Streams one job's changes, and ends by itself once the job is FINISHED,
+    /// > DISCARDED or deleted.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Kiln_V1_WatchJobRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchJob<Result>(
+        request: GRPCCore.ClientRequest<Kiln_V1_WatchJobRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Kiln_V1_WatchJobsResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.watchJob(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Kiln_V1_WatchJobRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Kiln_V1_WatchJobsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "FollowStepLog" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A step's log from an offset, then new bytes as they are written; ends
+    /// > when the step is no longer running and its log is sent to the end.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Kiln_V1_FollowStepLogRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func followStepLog<Result>(
+        request: GRPCCore.ClientRequest<Kiln_V1_FollowStepLogRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Kiln_V1_FollowStepLogResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.followStepLog(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Kiln_V1_FollowStepLogRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Kiln_V1_FollowStepLogResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2274,10 +2850,6 @@ extension Kiln_V1_JobService.ClientProtocol {
 
     /// Call the "GetStepLog" method.
     ///
-    /// > Source IDL Documentation:
-    /// >
-    /// > WatchJobs, WatchJob and FollowStepLog: see the subscription work.
-    ///
     /// - Parameters:
     ///   - message: request message to send.
     ///   - metadata: Additional metadata to send, defaults to empty.
@@ -2299,6 +2871,104 @@ extension Kiln_V1_JobService.ClientProtocol {
             metadata: metadata
         )
         return try await self.getStepLog(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchJobs" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Streams changes to the jobs that match a filter; see WatchJobsRequest.
+    /// > A subscriber that stops reading is ended with RESOURCE_EXHAUSTED whose
+    /// > trailer "kiln-last-revision" is the last revision it was sent: resume there.
+    /// > Server shutdown ends streams with UNAVAILABLE after what was committed.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchJobs<Result>(
+        _ message: Kiln_V1_WatchJobsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Kiln_V1_WatchJobsResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Kiln_V1_WatchJobsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.watchJobs(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchJob" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Streams one job's changes, and ends by itself once the job is FINISHED,
+    /// > DISCARDED or deleted.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchJob<Result>(
+        _ message: Kiln_V1_WatchJobRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Kiln_V1_WatchJobsResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Kiln_V1_WatchJobRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.watchJob(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "FollowStepLog" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A step's log from an offset, then new bytes as they are written; ends
+    /// > when the step is no longer running and its log is sent to the end.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func followStepLog<Result>(
+        _ message: Kiln_V1_FollowStepLogRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Kiln_V1_FollowStepLogResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Kiln_V1_FollowStepLogRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.followStepLog(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -212,6 +212,76 @@ public nonisolated enum Kiln_V1_JobOrderField: SwiftProtobuf.Enum, Swift.CaseIte
 
 }
 
+/// What a watch event says about the watched set of jobs.
+public nonisolated enum Kiln_V1_WatchEventKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// A job that matched the filter when the watch started (no since_revision).
+  case snapshot // = 1
+
+  /// The snapshot is complete; revision is the revision it is consistent at.
+  case snapshotEnd // = 2
+
+  /// A job entered the watched set: it was submitted, or changed so that it
+  /// now matches the filter (e.g. its status became one of the filter's).
+  case created // = 3
+
+  /// A job in the watched set changed (status, a step, or progress).
+  case updated // = 4
+
+  /// A job left the watched set: it was deleted, or changed so that it no
+  /// longer matches the filter. job is its state after the change.
+  case deleted // = 5
+
+  /// Nothing matching happened; revision is the latest revision the stream is
+  /// consistent at, a valid resume point.
+  case heartbeat // = 6
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .snapshot
+    case 2: self = .snapshotEnd
+    case 3: self = .created
+    case 4: self = .updated
+    case 5: self = .deleted
+    case 6: self = .heartbeat
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .snapshot: return 1
+    case .snapshotEnd: return 2
+    case .created: return 3
+    case .updated: return 4
+    case .deleted: return 5
+    case .heartbeat: return 6
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Kiln_V1_WatchEventKind] = [
+    .unspecified,
+    .snapshot,
+    .snapshotEnd,
+    .created,
+    .updated,
+    .deleted,
+    .heartbeat,
+  ]
+
+}
+
 /// One stage of a job.
 public nonisolated struct Kiln_V1_Step: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -1081,6 +1151,147 @@ public nonisolated struct Kiln_V1_GetStepLogResponse: Sendable {
   public init() {}
 }
 
+public nonisolated struct Kiln_V1_WatchJobsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The same filter as ListJobs.
+  public var filter: Kiln_V1_JobFilter {
+    get {_filter ?? Kiln_V1_JobFilter()}
+    set {_filter = newValue}
+  }
+  /// Returns true if `filter` has been explicitly set.
+  public var hasFilter: Bool {self._filter != nil}
+  /// Clears the value of `filter`. Subsequent reads from it will return its default value.
+  public mutating func clearFilter() {self._filter = nil}
+
+  /// Resume after this revision: every matching change after it is replayed
+  /// from the event log, then live changes follow. Unset: snapshot, then live.
+  /// Older than the log keeps: OUT_OF_RANGE (the message and the trailer
+  /// "kiln-oldest-revision" give the oldest revision still available).
+  /// Newer than the current revision: INVALID_ARGUMENT.
+  public var sinceRevision: Int64 {
+    get {_sinceRevision ?? 0}
+    set {_sinceRevision = newValue}
+  }
+  /// Returns true if `sinceRevision` has been explicitly set.
+  public var hasSinceRevision: Bool {self._sinceRevision != nil}
+  /// Clears the value of `sinceRevision`. Subsequent reads from it will return its default value.
+  public mutating func clearSinceRevision() {self._sinceRevision = nil}
+
+  /// Also send progress-only changes (coalesced per job). Status and step
+  /// changes are always sent.
+  public var includeProgress: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _filter: Kiln_V1_JobFilter? = nil
+  fileprivate var _sinceRevision: Int64? = nil
+}
+
+/// One message of a watch stream. Revisions never decrease along a stream.
+public nonisolated struct Kiln_V1_WatchJobsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var kind: Kiln_V1_WatchEventKind = .unspecified
+
+  /// The revision of the change; for SNAPSHOT events the revision of the
+  /// job's last change; for SNAPSHOT_END and HEARTBEAT the revision the
+  /// stream is consistent at.
+  public var revision: Int64 = 0
+
+  /// The job (absent for SNAPSHOT_END and HEARTBEAT).
+  public var job: Kiln_V1_Job {
+    get {_job ?? Kiln_V1_Job()}
+    set {_job = newValue}
+  }
+  /// Returns true if `job` has been explicitly set.
+  public var hasJob: Bool {self._job != nil}
+  /// Clears the value of `job`. Subsequent reads from it will return its default value.
+  public mutating func clearJob() {self._job = nil}
+
+  /// When the change was committed (for HEARTBEAT: when it was sent).
+  public var time: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_time ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_time = newValue}
+  }
+  /// Returns true if `time` has been explicitly set.
+  public var hasTime: Bool {self._time != nil}
+  /// Clears the value of `time`. Subsequent reads from it will return its default value.
+  public mutating func clearTime() {self._time = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _job: Kiln_V1_Job? = nil
+  fileprivate var _time: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Kiln_V1_WatchJobRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  /// As in WatchJobsRequest; unset sends the job's current state first.
+  public var sinceRevision: Int64 {
+    get {_sinceRevision ?? 0}
+    set {_sinceRevision = newValue}
+  }
+  /// Returns true if `sinceRevision` has been explicitly set.
+  public var hasSinceRevision: Bool {self._sinceRevision != nil}
+  /// Clears the value of `sinceRevision`. Subsequent reads from it will return its default value.
+  public mutating func clearSinceRevision() {self._sinceRevision = nil}
+
+  public var includeProgress: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _sinceRevision: Int64? = nil
+}
+
+public nonisolated struct Kiln_V1_FollowStepLogRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var jobID: String = String()
+
+  /// The step's id, index or name, as in GetStepLog.
+  public var stepID: String = String()
+
+  /// Byte offset to start from.
+  public var offset: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Kiln_V1_FollowStepLogResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var data: Data = Data()
+
+  /// The offset after data: where to resume.
+  public var nextOffset: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "kiln.v1"
@@ -1095,6 +1306,10 @@ nonisolated extension Kiln_V1_JobAction: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Kiln_V1_JobOrderField: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0JOB_ORDER_FIELD_UNSPECIFIED\0\u{1}JOB_ORDER_FIELD_CREATE_TIME\0\u{1}JOB_ORDER_FIELD_UPDATE_TIME\0\u{1}JOB_ORDER_FIELD_DURATION\0\u{1}JOB_ORDER_FIELD_STATUS\0\u{1}JOB_ORDER_FIELD_JOB_TYPE\0\u{1}JOB_ORDER_FIELD_PROJECT\0\u{1}JOB_ORDER_FIELD_SUBJECT\0")
+}
+
+nonisolated extension Kiln_V1_WatchEventKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0WATCH_EVENT_KIND_UNSPECIFIED\0\u{1}WATCH_EVENT_KIND_SNAPSHOT\0\u{1}WATCH_EVENT_KIND_SNAPSHOT_END\0\u{1}WATCH_EVENT_KIND_CREATED\0\u{1}WATCH_EVENT_KIND_UPDATED\0\u{1}WATCH_EVENT_KIND_DELETED\0\u{1}WATCH_EVENT_KIND_HEARTBEAT\0")
 }
 
 nonisolated extension Kiln_V1_Step: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -2608,6 +2823,218 @@ nonisolated extension Kiln_V1_GetStepLogResponse: SwiftProtobuf.Message, SwiftPr
     if lhs.data != rhs.data {return false}
     if lhs.nextOffset != rhs.nextOffset {return false}
     if lhs.complete != rhs.complete {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Kiln_V1_WatchJobsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WatchJobsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}filter\0\u{3}since_revision\0\u{3}include_progress\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._filter) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self._sinceRevision) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.includeProgress) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._filter {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._sinceRevision {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 2)
+    } }()
+    if self.includeProgress != false {
+      try visitor.visitSingularBoolField(value: self.includeProgress, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Kiln_V1_WatchJobsRequest, rhs: Kiln_V1_WatchJobsRequest) -> Bool {
+    if lhs._filter != rhs._filter {return false}
+    if lhs._sinceRevision != rhs._sinceRevision {return false}
+    if lhs.includeProgress != rhs.includeProgress {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Kiln_V1_WatchJobsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WatchJobsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}revision\0\u{1}job\0\u{1}time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.revision) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._job) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._time) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 1)
+    }
+    if self.revision != 0 {
+      try visitor.visitSingularInt64Field(value: self.revision, fieldNumber: 2)
+    }
+    try { if let v = self._job {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._time {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Kiln_V1_WatchJobsResponse, rhs: Kiln_V1_WatchJobsResponse) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.revision != rhs.revision {return false}
+    if lhs._job != rhs._job {return false}
+    if lhs._time != rhs._time {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Kiln_V1_WatchJobRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WatchJobRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}since_revision\0\u{3}include_progress\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self._sinceRevision) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.includeProgress) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try { if let v = self._sinceRevision {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 2)
+    } }()
+    if self.includeProgress != false {
+      try visitor.visitSingularBoolField(value: self.includeProgress, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Kiln_V1_WatchJobRequest, rhs: Kiln_V1_WatchJobRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs._sinceRevision != rhs._sinceRevision {return false}
+    if lhs.includeProgress != rhs.includeProgress {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Kiln_V1_FollowStepLogRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FollowStepLogRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{3}step_id\0\u{1}offset\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.jobID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.stepID) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.offset) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.jobID.isEmpty {
+      try visitor.visitSingularStringField(value: self.jobID, fieldNumber: 1)
+    }
+    if !self.stepID.isEmpty {
+      try visitor.visitSingularStringField(value: self.stepID, fieldNumber: 2)
+    }
+    if self.offset != 0 {
+      try visitor.visitSingularInt64Field(value: self.offset, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Kiln_V1_FollowStepLogRequest, rhs: Kiln_V1_FollowStepLogRequest) -> Bool {
+    if lhs.jobID != rhs.jobID {return false}
+    if lhs.stepID != rhs.stepID {return false}
+    if lhs.offset != rhs.offset {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Kiln_V1_FollowStepLogResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FollowStepLogResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}data\0\u{3}next_offset\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.data) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.nextOffset) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.data.isEmpty {
+      try visitor.visitSingularBytesField(value: self.data, fieldNumber: 1)
+    }
+    if self.nextOffset != 0 {
+      try visitor.visitSingularInt64Field(value: self.nextOffset, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Kiln_V1_FollowStepLogResponse, rhs: Kiln_V1_FollowStepLogResponse) -> Bool {
+    if lhs.data != rhs.data {return false}
+    if lhs.nextOffset != rhs.nextOffset {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
