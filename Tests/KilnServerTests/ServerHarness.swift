@@ -6,6 +6,7 @@ import KilnProto
 import SwiftProtobuf
 import KilnServer
 import Logging
+import Synchronization
 import Testing
 
 typealias JobsClient = Kiln_V1_JobService.Client<HTTP2ClientTransport.Posix>
@@ -28,11 +29,14 @@ struct ServerHarness {
 
   /// Starts the server, runs `body` with a client, then shuts the server down gracefully.
   func run<R: Sendable>(
-    maxRunning: Int = 8, perProject: Int = 8, _ body: (JobsClient, KilnApplication) async throws -> R
+    maxRunning: Int = 8, perProject: Int = 8, configure: (inout ServerConfiguration) -> Void = { _ in },
+    _ body: (JobsClient, KilnApplication) async throws -> R
   ) async throws -> R {
     var logger = Logger(label: "kiln-e2e")
     logger.logLevel = .error
-    let app = try await KilnApplication(configuration: configuration(maxRunning: maxRunning, perProject: perProject), logger: logger)
+    var configuration = configuration(maxRunning: maxRunning, perProject: perProject)
+    configure(&configuration)
+    let app = try await KilnApplication(configuration: configuration, logger: logger)
     return try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await app.run() }
       do {
@@ -100,4 +104,46 @@ extension JobsClient {
     }
     return try await get(id).status == status
   }
+}
+
+extension JobsClient {
+  /// Reads a watch until `stop` says so (the last message is included), for at most 30 s.
+  func collect(
+    _ request: Kiln_V1_WatchJobsRequest, until stop: @escaping @Sendable ([Kiln_V1_WatchJobsResponse]) -> Bool
+  ) async throws -> [Kiln_V1_WatchJobsResponse] {
+    var options = CallOptions.defaults
+    options.timeout = .seconds(30)
+    return try await watchJobs(request, options: options) { response in
+      var messages: [Kiln_V1_WatchJobsResponse] = []
+      for try await message in response.messages {
+        messages.append(message)
+        if stop(messages) { break }
+      }
+      return messages
+    }
+  }
+
+  /// Reads a WatchJob stream to its end, for at most 30 s.
+  func collectJob(_ request: Kiln_V1_WatchJobRequest) async throws -> [Kiln_V1_WatchJobsResponse] {
+    var options = CallOptions.defaults
+    options.timeout = .seconds(30)
+    return try await watchJob(request, options: options) { response in
+      var messages: [Kiln_V1_WatchJobsResponse] = []
+      for try await message in response.messages { messages.append(message) }
+      return messages
+    }
+  }
+}
+
+/// The revisions of change events, which must be strictly increasing.
+func changeRevisions(_ messages: [Kiln_V1_WatchJobsResponse]) -> [Int64] {
+  messages.filter { [.created, .updated, .deleted].contains($0.kind) }.map(\.revision)
+}
+
+/// A value shared with `@Sendable` closures in tests.
+final class LockedBox<Value: Sendable>: Sendable {
+  private let mutex: Mutex<Value>
+  init(_ value: Value) { mutex = Mutex(value) }
+  func mutate(_ body: (inout Value) -> Void) { mutex.withLock { body(&$0) } }
+  var value: Value { mutex.withLock { $0 } }
 }
