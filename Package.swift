@@ -116,7 +116,19 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
-    // A tiny program the engine tests run as a real `exec` step.
+    // Benchmarks that print figures (run in release).
+    .executableTarget(
+      name: "kiln-bench",
+      dependencies: [
+        "KilnServer", "KilnEngine", "KilnProto",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: swiftSettings
+    ),
     .testTarget(
       name: "KilnCoreTests",
       dependencies: ["KilnCore"],

@@ -117,6 +117,9 @@ public final class EventHub: Service, Sendable {
     for subscriber in all { subscriber.wake() }
   }
 
+  /// How many watches are subscribed now.
+  public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
+
   /// The revision of the newest event the hub has read.
   public var latestRevision: Int64 { state.withLock { $0.lastRead } }
 

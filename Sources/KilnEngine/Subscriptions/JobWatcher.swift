@@ -72,20 +72,24 @@ public struct JobWatcher: Sendable {
   ///   one job that does not exist), resource exhausted (the subscriber fell behind;
   ///   `details["kiln-last-revision"]` is where to resume), unavailable (shutdown; the
   ///   same detail).
-  public func watch(_ request: WatchRequest, send: @Sendable (WatchMessage) async throws -> Void) async throws {
+  public func watch(_ request: WatchRequest, send: @escaping @Sendable (WatchMessage) async throws -> Void) async throws {
     let subscription = try hub.subscribe()
     defer { hub.unsubscribe(subscription) }
     let position = LockedValue<Int64>(0)
     let filter = request.filter.normalized
 
     try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask {
+        try await streamEvents(request, filter: filter, subscription: subscription, position: position, send: send)
+      }
       // Ends the watch as soon as the subscriber falls behind, even while a write to
-      // a client that stopped reading is blocked.
+      // a client that stopped reading is blocked: the stream task is cancelled.
       group.addTask {
         await subscription.waitForOverflow()
         if !Task.isCancelled { throw Self.overflow(at: position.value) }
       }
-      try await streamEvents(request, filter: filter, subscription: subscription, position: position, send: send)
+      // The first to finish decides: the stream ending by itself, or an error.
+      try await group.next()
       group.cancelAll()
     }
   }

@@ -21,6 +21,8 @@ public final class KilnApplication: Sendable {
   public let engine: JobEngine
   /// The event log's compactor, for tests and embedding.
   public let compactor: EventLogCompactor
+  /// The fan-out of events to watchers, for tests, benchmarks and embedding.
+  public let hub: EventHub
   private let transport: HTTP2ServerTransport.Posix
   private let serviceGroup: ServiceGroup
   private let logger: Logger
@@ -49,7 +51,7 @@ public final class KilnApplication: Sendable {
 
     transport = HTTP2ServerTransport.Posix(
       address: .ipv4(host: configuration.host, port: configuration.port), transportSecurity: .plaintext)
-    let hub = EventHub(
+    hub = EventHub(
       store: store, startRevision: try await store.currentRevision(),
       configuration: .init(window: configuration.watchWindow), logger: logger)
     let watcher = JobWatcher(engine: engine, hub: hub, heartbeatInterval: configuration.heartbeatInterval)

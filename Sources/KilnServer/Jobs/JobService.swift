@@ -166,7 +166,17 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
       let watch = WatchRequest(
         filter: filter, sinceRevision: request.hasSinceRevision ? request.sinceRevision : nil,
         includeProgress: request.includeProgress)
-      try await watcher.watch(watch) { message in try await response.write(Kiln_V1_WatchJobsResponse(message)) }
+      try await watcher.watch(watch) { message in try await Self.write(Kiln_V1_WatchJobsResponse(message), to: response) }
+    }
+  }
+
+  /// Writes a stream message; a failed write means the client has gone away, which
+  /// ends the call like a cancellation rather than an internal error.
+  private static func write<M: Sendable>(_ message: M, to response: RPCWriter<M>) async throws {
+    do {
+      try await response.write(message)
+    } catch {
+      throw CancellationError()
     }
   }
 
@@ -180,7 +190,7 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
       let watch = WatchRequest(
         filter: filter, sinceRevision: request.hasSinceRevision ? request.sinceRevision : nil,
         includeProgress: request.includeProgress, endWhenFinal: true)
-      try await watcher.watch(watch) { message in try await response.write(Kiln_V1_WatchJobsResponse(message)) }
+      try await watcher.watch(watch) { message in try await Self.write(Kiln_V1_WatchJobsResponse(message), to: response) }
     }
   }
 
@@ -191,10 +201,11 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
       guard !request.jobID.isEmpty else { throw KilnError.invalidArgument(field: "job_id", "is empty") }
       guard !request.stepID.isEmpty else { throw KilnError.invalidArgument(field: "step_id", "is empty") }
       try await watcher.followStepLog(jobID: request.jobID, step: request.stepID, offset: request.offset) { data, next in
-        try await response.write(.with {
-          $0.data = data
-          $0.nextOffset = next
-        })
+        try await Self.write(
+          Kiln_V1_FollowStepLogResponse.with {
+            $0.data = data
+            $0.nextOffset = next
+          }, to: response)
       }
     }
   }
