@@ -253,6 +253,10 @@ struct WatchTests {
         last = try await jobs.submit(subject: "last", params: Self.long).revision
         let seen = try await healthy.value
         #expect(seen.last?.revision == last, "the reading watcher got everything")
+        // The server ends the stalled watch while its client still is not reading.
+        let deadline = Date().addingTimeInterval(20)
+        while app.hub.subscriberCount > 0, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(app.hub.subscriberCount == 0, "the stalled subscription was ended without the client's help")
         release.continuation.yield()
         let (revisions, error) = await stalledWatch.value
         #expect(error?.code == .resourceExhausted)

@@ -5,7 +5,7 @@ import Synchronization
 /// A level-triggered signal (``wait()``) stays fired once fired; an edge-triggered one
 /// (``waitAndReset()``) is consumed by the wait it ends. Waits also end when the
 /// waiting task is cancelled.
-final class Signal: Sendable {
+package final class Signal: Sendable {
   private struct State {
     var fired = false
     var waiter: CheckedContinuation<Void, Never>?
@@ -13,12 +13,12 @@ final class Signal: Sendable {
 
   private let state = Mutex(State())
 
-  init() {}
+  package init() {}
 
   /// Whether the signal has fired (and was not consumed since).
-  var isFired: Bool { state.withLock { $0.fired } }
+  package var isFired: Bool { state.withLock { $0.fired } }
 
-  func fire() {
+  package func fire() {
     let waiter = state.withLock { state in
       state.fired = true
       defer { state.waiter = nil }
@@ -28,13 +28,13 @@ final class Signal: Sendable {
   }
 
   /// Returns once the signal has fired, or when the task is cancelled.
-  func wait() async {
+  package func wait() async {
     await wait(consuming: false)
   }
 
   /// Returns once the signal has fired since the last such wait, or when the task is
   /// cancelled; either way the signal is reset.
-  func waitAndReset() async {
+  package func waitAndReset() async {
     await wait(consuming: true)
   }
 

@@ -166,7 +166,9 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
       let watch = WatchRequest(
         filter: filter, sinceRevision: request.hasSinceRevision ? request.sinceRevision : nil,
         includeProgress: request.includeProgress)
-      try await watcher.watch(watch) { message in try await Self.write(Kiln_V1_WatchJobsResponse(message), to: response) }
+      try await cancellingOnRPCCancellation {
+        try await watcher.watch(watch) { message in try await Self.write(Kiln_V1_WatchJobsResponse(message), to: response) }
+      }
     }
   }
 
@@ -190,7 +192,9 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
       let watch = WatchRequest(
         filter: filter, sinceRevision: request.hasSinceRevision ? request.sinceRevision : nil,
         includeProgress: request.includeProgress, endWhenFinal: true)
-      try await watcher.watch(watch) { message in try await Self.write(Kiln_V1_WatchJobsResponse(message), to: response) }
+      try await cancellingOnRPCCancellation {
+        try await watcher.watch(watch) { message in try await Self.write(Kiln_V1_WatchJobsResponse(message), to: response) }
+      }
     }
   }
 
@@ -200,12 +204,14 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
     try await mappingErrors(logger, "FollowStepLog") {
       guard !request.jobID.isEmpty else { throw KilnError.invalidArgument(field: "job_id", "is empty") }
       guard !request.stepID.isEmpty else { throw KilnError.invalidArgument(field: "step_id", "is empty") }
-      try await watcher.followStepLog(jobID: request.jobID, step: request.stepID, offset: request.offset) { data, next in
-        try await Self.write(
-          Kiln_V1_FollowStepLogResponse.with {
-            $0.data = data
-            $0.nextOffset = next
-          }, to: response)
+      try await cancellingOnRPCCancellation {
+        try await watcher.followStepLog(jobID: request.jobID, step: request.stepID, offset: request.offset) { data, next in
+          try await Self.write(
+            Kiln_V1_FollowStepLogResponse.with {
+              $0.data = data
+              $0.nextOffset = next
+            }, to: response)
+        }
       }
     }
   }
