@@ -29,6 +29,7 @@ let package = Package(
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+    .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.0.0"),
   ],
   targets: [
     // Domain types, the job state machine and errors. No I/O.
@@ -90,7 +91,9 @@ let package = Package(
     .target(
       name: "KilnClient",
       dependencies: [
+        "KilnCore",
         "KilnProto",
+        .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -148,10 +151,29 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    // What the end-to-end test targets share: a real server on an ephemeral port.
+    .target(
+      name: "KilnTestSupport",
+      dependencies: [
+        "KilnServer", "KilnClient", "KilnProto",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Tests/KilnTestSupport",
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "KilnClientTests",
+      dependencies: [
+        "KilnClient", "KilnServer", "KilnEngine", "KilnTestSupport", "KilnProto",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+      ],
+      swiftSettings: swiftSettings
+    ),
     .testTarget(
       name: "KilnServerTests",
       dependencies: [
-        "KilnCore", "KilnServer", "KilnEngine", "KilnProto", "KilnClient",
+        "KilnCore", "KilnServer", "KilnEngine", "KilnProto", "KilnClient", "KilnTestSupport",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,34 +1,147 @@
+@_exported public import KilnCore
 public import GRPCCore
 public import GRPCNIOTransportHTTP2
 public import KilnProto
 
-/// A connection to a Kiln server.
+/// A connection to a Kiln server, with one typed method for every `kiln.v1` RPC.
 ///
-/// This first version exposes the generated `kiln.v1` clients; the typed SDK
-/// (value types, resumable watches, retries) builds on it.
+/// Create one with ``withKilnClient(_:_:)``, which connects, runs your code and closes
+/// the connection. Every method takes and returns the SDK's value types (``Job``,
+/// ``JobFilter``, ``JobAction``, ``WatchEvent``...), throws ``KilnError``, applies the
+/// configured deadline, and retries when the server is unreachable. Mutations carry a
+/// request id that is reused on retries, so a retry after a lost reply never acts twice.
+///
+/// ```swift
+/// try await withKilnClient(.init(host: "127.0.0.1", port: 7077)) { kiln in
+///   let job = try await kiln.submitJob(project: "sales", type: "INDEX_BUILD", subject: "sales_model")
+///   let done = try await kiln.waitForJob(job.id)
+///   print(done.status)  // FINISHED
+/// }
+/// ```
 public struct KilnClient: Sendable {
-  /// The `kiln.v1.JobService` client.
-  public let jobs: Kiln_V1_JobService.Client<HTTP2ClientTransport.Posix>
+  /// How the client connects and behaves.
+  public let configuration: KilnClientConfiguration
+  /// The generated `kiln.v1.JobService` client, for what the typed API does not cover.
+  public let jobService: Kiln_V1_JobService.Client<HTTP2ClientTransport.Posix>
 
-  init(grpcClient: GRPCClient<HTTP2ClientTransport.Posix>) {
-    jobs = Kiln_V1_JobService.Client(wrapping: grpcClient)
+  init(grpcClient: GRPCClient<HTTP2ClientTransport.Posix>, configuration: KilnClientConfiguration) {
+    self.configuration = configuration
+    self.jobService = Kiln_V1_JobService.Client(wrapping: grpcClient)
+  }
+
+  /// Call options and metadata for one attempt of a call.
+  func callOptions(timeout: Duration? = nil) -> CallOptions {
+    var options = CallOptions.defaults
+    options.timeout = timeout ?? configuration.timeout
+    return options
+  }
+
+  var metadata: Metadata {
+    var metadata = Metadata()
+    if let token = configuration.token { metadata.addString("Bearer \(token)", forKey: "authorization") }
+    return metadata
   }
 }
 
-/// Connects to a Kiln server over plaintext HTTP/2, runs `body` with the client,
-/// and closes the connection when `body` returns or throws.
+/// How a ``KilnClient`` connects and behaves.
+public struct KilnClientConfiguration: Sendable {
+  /// The server's host name or address.
+  public var host: String
+  /// The server's port (kilnd's default is 7077).
+  public var port: Int
+  /// A bearer token sent with every call, once the server requires one.
+  public var token: String?
+  /// The deadline of each attempt of a unary call.
+  public var timeout: Duration
+  /// How unreachable-server failures are retried.
+  public var retry: RetryPolicy
+
+  /// Creates a configuration.
+  public init(
+    host: String = "127.0.0.1", port: Int = 7077, token: String? = nil, timeout: Duration = .seconds(30),
+    retry: RetryPolicy = .init()
+  ) {
+    self.host = host
+    self.port = port
+    self.token = token
+    self.timeout = timeout
+    self.retry = retry
+  }
+
+  /// Reads `KILN_ADDR` (`host:port`) and `KILN_TOKEN` from the environment, with the defaults for what is missing.
+  ///
+  /// - Throws: ``KilnError`` (invalid argument) when `KILN_ADDR` is not `host:port`.
+  public static func fromEnvironment(_ environment: [String: String]) throws -> KilnClientConfiguration {
+    var configuration = KilnClientConfiguration()
+    if let address = environment["KILN_ADDR"], !address.isEmpty {
+      (configuration.host, configuration.port) = try parseAddress(address)
+    }
+    if let token = environment["KILN_TOKEN"], !token.isEmpty { configuration.token = token }
+    return configuration
+  }
+
+  /// Splits `host:port` (IPv6 hosts in brackets: `[::1]:7077`).
+  public static func parseAddress(_ address: String) throws(KilnError) -> (String, Int) {
+    guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
+      (1...65535).contains(port)
+    else {
+      throw KilnError.invalidArgument(field: "address", "\(address) is not host:port")
+    }
+    var host = String(address[..<colon])
+    if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+    guard !host.isEmpty else { throw KilnError.invalidArgument(field: "address", "\(address) has no host") }
+    return (host, port)
+  }
+}
+
+/// How a client retries calls that failed because the server could not be reached.
 ///
-/// - Parameters:
-///   - host: The server's address, e.g. `127.0.0.1`.
-///   - port: The server's port (kilnd's default is 7077).
-///   - body: What to do with the client.
+/// Only UNAVAILABLE is retried: every Kiln call is safe to repeat (reads change nothing,
+/// and mutations carry a request id the server deduplicates).
+public struct RetryPolicy: Sendable {
+  /// Attempts in all, the first included; 1 disables retries.
+  public var maxAttempts: Int
+  /// The wait before the first retry; it doubles for each further one.
+  public var initialBackoff: Duration
+  /// The longest wait between two attempts.
+  public var maxBackoff: Duration
+
+  /// Creates a policy.
+  public init(maxAttempts: Int = 5, initialBackoff: Duration = .milliseconds(100), maxBackoff: Duration = .seconds(2)) {
+    self.maxAttempts = max(1, maxAttempts)
+    self.initialBackoff = initialBackoff
+    self.maxBackoff = maxBackoff
+  }
+
+  /// The wait before retry number `retry` (from 1).
+  func backoff(forRetry retry: Int) -> Duration {
+    var wait = initialBackoff
+    for _ in 1..<max(retry, 1) {
+      wait = wait * 2
+      if wait >= maxBackoff { return maxBackoff }
+    }
+    return min(wait, maxBackoff)
+  }
+}
+
+/// Connects to a Kiln server over plaintext HTTP/2, runs `body` with the client, and
+/// closes the connection when `body` returns or throws.
+///
 /// - Returns: What `body` returns.
+public func withKilnClient<Result: Sendable>(
+  _ configuration: KilnClientConfiguration, _ body: (KilnClient) async throws -> Result
+) async throws -> Result {
+  try await withGRPCClient(
+    transport: .http2NIOPosix(
+      target: .dns(host: configuration.host, port: configuration.port), transportSecurity: .plaintext)
+  ) { grpcClient in
+    try await body(KilnClient(grpcClient: grpcClient, configuration: configuration))
+  }
+}
+
+/// Connects to `host:port` with the default configuration; see ``withKilnClient(_:_:)``.
 public func withKilnClient<Result: Sendable>(
   host: String, port: Int, _ body: (KilnClient) async throws -> Result
 ) async throws -> Result {
-  try await withGRPCClient(
-    transport: .http2NIOPosix(target: .dns(host: host, port: port), transportSecurity: .plaintext)
-  ) { grpcClient in
-    try await body(KilnClient(grpcClient: grpcClient))
-  }
+  try await withKilnClient(KilnClientConfiguration(host: host, port: port), body)
 }

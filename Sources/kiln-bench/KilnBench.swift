@@ -154,50 +154,137 @@ struct WatchLatency: AsyncParsableCommand {
 
 struct WatchMemory: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Server memory with many watchers that never read, while events flow.")
+    abstract: "kilnd's memory (a separate process) with many watchers that never read, while events flow.")
 
   @Option(help: "Watchers that never read.") var stalled = 200
-  @Option(help: "Jobs submitted (each makes several events) per round.") var jobs = 300
+  @Option(help: "Jobs submitted (one event each) per round.") var jobs = 300
   @Option(help: "Rounds of submissions; memory is printed after each.") var rounds = 6
+  @Option(help: "kilnd's --watch-window.") var window = 1000
 
   func run() async throws {
-    let window = 1000
-    try await withBenchServer(configure: { $0.watchWindow = window }) { port, app in
-      let baseline = residentMegabytes()
-      print("watch-memory: \(stalled) stalled watchers, \(rounds) rounds of \(jobs) jobs with 4 KiB params, window \(window) events")
-      print(String(format: "  RSS at start: %.1f MB", baseline))
-      try await withJobsClient(port: port, window: 65535) { stalledClient in
-        try await withJobsClient(port: port) { client in
-          try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<stalled {
-              group.addTask {
-                try? await stalledClient.watchJobs(.init()) { response in
+    let port = try freePort()
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-bench-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let server = try startKilnd(arguments: [
+      "--port", String(port), "--data-dir", directory.path, "--max-running", "1", "--watch-window", String(window),
+      "--log-level", "error",
+    ])
+    defer { server.terminate() }
+    let pid = server.processIdentifier
+    try await waitUntilServing(port: port)
+    print("watch-memory: kilnd pid \(pid), \(stalled) watchers that never read, \(rounds) rounds of \(jobs) jobs with 4 KiB params, window \(window) events")
+    print(String(format: "  kilnd RSS at start: %.1f MB", residentMegabytes(pid: pid)))
+    let released = Flag()
+    let outcomes = Outcomes()
+    try await withJobsClient(port: port, window: 65535) { stalledClient in
+      try await withJobsClient(port: port) { client in
+        try await withThrowingTaskGroup(of: Void.self) { group in
+          for _ in 0..<stalled {
+            group.addTask {
+              do {
+                try await stalledClient.watchJobs(.init()) { response in
                   var iterator = response.messages.makeAsyncIterator()
                   _ = try await iterator.next()
-                  try await Task.sleep(for: .seconds(3600))
+                  while !released.isSet { try await Task.sleep(for: .milliseconds(50)) }
+                  while try await iterator.next() != nil {}
                 }
+                outcomes.record("ended without error")
+              } catch let error as RPCError {
+                outcomes.record("\(error.code)")
+              } catch {
+                outcomes.record("\(error)")
               }
             }
-            try await Task.sleep(for: .seconds(1))
-            print(String(format: "  RSS with watchers open: %.1f MB, subscriptions: %d", residentMegabytes(), app.hub.subscriberCount))
-            let padding = String(repeating: "x", count: 4096)
-            for round in 1...rounds {
-              for i in 0..<jobs {
-                _ = try await client.submitJob(.with {
-                  $0.project = "bench"
-                  $0.jobType = "INDEX_BUILD"
-                  $0.subject = "m\(round)-\(i)"
-                  $0.params = ["sleep_ms": "600000", "padding": padding]
-                })
-              }
-              try await Task.sleep(for: .milliseconds(500))
-              print(String(format: "  RSS after round %d (%d events): %.1f MB, subscriptions still open: %d",
-                           round, round * jobs, residentMegabytes(), app.hub.subscriberCount))
-            }
-            group.cancelAll()
           }
+          try await Task.sleep(for: .seconds(1))
+          print(String(format: "  kilnd RSS with the watchers open: %.1f MB", residentMegabytes(pid: pid)))
+          let padding = String(repeating: "x", count: 4096)
+          for round in 1...rounds {
+            for i in 0..<jobs {
+              _ = try await client.submitJob(.with {
+                $0.project = "bench"
+                $0.jobType = "INDEX_BUILD"
+                $0.subject = "m\(round)-\(i)"
+                $0.params = ["sleep_ms": "600000", "padding": padding]
+              })
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            print(String(format: "  kilnd RSS after round %d (%d events): %.1f MB", round, round * jobs, residentMegabytes(pid: pid)))
+          }
+          released.set()
+          try await group.waitForAll()
+          print("  how the stalled watches ended, once read: \(outcomes.summary)")
         }
       }
     }
   }
+}
+
+/// A flag set once, read by many tasks.
+final class Flag: Sendable {
+  private let value = Atomic<Bool>(false)
+  func set() { value.store(true, ordering: .relaxed) }
+  var isSet: Bool { value.load(ordering: .relaxed) }
+}
+
+/// Counts of outcomes by name.
+final class Outcomes: Sendable {
+  private let counts = Mutex<[String: Int]>([:])
+  func record(_ outcome: String) { counts.withLock { $0[outcome, default: 0] += 1 } }
+  var summary: String { counts.withLock { $0.sorted { $0.key < $1.key }.map { "\($0.key) × \($0.value)" }.joined(separator: ", ") } }
+}
+
+/// The resident set size of another process, from /proc.
+func residentMegabytes(pid: Int32) -> Double {
+  guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+    let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+    let kb = Double(line.split(separator: " ").dropFirst().first ?? "")
+  else { return -1 }
+  return kb / 1024
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+func freePort() throws -> Int {
+  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+  defer { close(fd) }
+  var address = sockaddr_in()
+  address.sin_family = sa_family_t(AF_INET)
+  address.sin_addr.s_addr = inet_addr("127.0.0.1")
+  address.sin_port = 0
+  var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+  let bound = withUnsafeMutablePointer(to: &address) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+      bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+    }
+  }
+  guard bound else { throw CocoaError(.fileNoSuchFile) }
+  return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Starts the `kilnd` built next to this benchmark.
+func startKilnd(arguments: [String]) throws -> Process {
+  let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+  let process = Process()
+  process.executableURL = here.appendingPathComponent("kilnd")
+  process.arguments = arguments
+  try process.run()
+  return process
+}
+
+/// Waits until something accepts connections on the port.
+func waitUntilServing(port: Int) async throws {
+  for _ in 0..<200 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    let connected = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+    }
+    close(fd)
+    if connected { return }
+    try await Task.sleep(for: .milliseconds(50))
+  }
+  throw CocoaError(.fileReadUnknown)
 }

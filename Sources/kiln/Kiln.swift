@@ -11,7 +11,7 @@ struct Kiln: AsyncParsableCommand {
     commandName: "kiln",
     abstract: "Operate Kiln jobs from the command line.",
     subcommands: [
-      Submit.self, Jobs.self, Show.self, Operate.self, Types.self, Log.self,
+      Submit.self, Jobs.self, Show.self, Operate.self, Types.self, Log.self, Watch.self,
     ])
 }
 
@@ -55,7 +55,7 @@ struct Submit: AsyncParsableCommand {
       request.params[String(param[..<eq])] = String(param[param.index(after: eq)...])
     }
     request.requestID = UUID().uuidString
-    let response = try await connection.connect { try await $0.jobs.submitJob(request) }
+    let response = try await connection.connect { try await $0.jobService.submitJob(request) }
     try printJSON(response.job)
   }
 }
@@ -77,7 +77,7 @@ struct Jobs: AsyncParsableCommand {
       return value
     }
     request.pageSize = limit
-    let response = try await connection.connect { try await $0.jobs.listJobs(request) }
+    let response = try await connection.connect { try await $0.jobService.listJobs(request) }
     for job in response.jobs {
       print([job.id, job.project, job.jobType, job.subject, "\(job.status)", "\(job.progress)%"].joined(separator: "\t"))
     }
@@ -97,7 +97,7 @@ struct Show: AsyncParsableCommand {
   @Argument var id: String
 
   func run() async throws {
-    let response = try await connection.connect { try await $0.jobs.getJob(.with { $0.id = id }) }
+    let response = try await connection.connect { try await $0.jobService.getJob(.with { $0.id = id }) }
     try printJSON(response.job)
   }
 }
@@ -115,7 +115,7 @@ struct Operate: AsyncParsableCommand {
     ]
     guard let value = actions[action.lowercased()] else { throw ValidationError("unknown action \(action)") }
     let response = try await connection.connect { client in
-      try await client.jobs.batchJobs(.with {
+      try await client.jobService.batchJobs(.with {
         $0.action = value
         $0.ids = .with { $0.ids = ids }
         $0.requestID = UUID().uuidString
@@ -133,7 +133,7 @@ struct Types: AsyncParsableCommand {
   @OptionGroup var connection: ConnectionOptions
 
   func run() async throws {
-    let response = try await connection.connect { try await $0.jobs.listJobTypes(.init()) }
+    let response = try await connection.connect { try await $0.jobService.listJobTypes(.init()) }
     for type in response.jobTypes {
       print("\(type.name)\t\(type.steps.map(\.name).joined(separator: " → "))")
     }
@@ -150,7 +150,7 @@ struct Log: AsyncParsableCommand {
     try await connection.connect { client in
       var offset: Int64 = 0
       while true {
-        let chunk = try await client.jobs.getStepLog(.with {
+        let chunk = try await client.jobService.getStepLog(.with {
           $0.jobID = job
           $0.stepID = step
           $0.offset = offset
@@ -158,6 +158,34 @@ struct Log: AsyncParsableCommand {
         FileHandle.standardOutput.write(chunk.data)
         if chunk.data.isEmpty { break }
         offset = chunk.nextOffset
+      }
+    }
+  }
+}
+
+struct Watch: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Print job changes as they happen, one line each: kind, revision, id, status, progress.")
+  @OptionGroup var connection: ConnectionOptions
+  @Option(help: "Only this project (repeatable).") var project: [String] = []
+  @Option(help: "Resume after this revision instead of starting with a snapshot.") var since: Int64?
+  @Flag(help: "Include progress-only changes.") var progress = false
+
+  func run() async throws {
+    var request = Kiln_V1_WatchJobsRequest()
+    request.filter.projects = project
+    if let since { request.sinceRevision = since }
+    request.includeProgress = progress
+    try await connection.connect { client in
+      try await client.jobService.watchJobs(request) { response in
+        for try await message in response.messages {
+          var fields = ["\(message.kind)", String(message.revision)]
+          if message.hasJob {
+            fields += [message.job.id, "\(message.job.status)", "\(message.job.progress)%"]
+          }
+          print(fields.joined(separator: "\t"))
+          fflush(nil)
+        }
       }
     }
   }

@@ -41,12 +41,28 @@ struct Kilnd: AsyncParsableCommand {
   @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
   var logLevel = "info"
 
+  @Option(help: "Seconds of silence after which a watch sends a heartbeat.")
+  var heartbeat = 5.0
+
+  @Option(name: .customLong("watch-window"), help: "Recent events kept in memory for watchers; a watcher further behind is ended.")
+  var watchWindow = 10_000
+
+  @Option(name: .customLong("event-retention"), help: "The most events the event log keeps.")
+  var eventRetention = 1_000_000
+
+  @Option(name: .customLong("event-retention-hours"), help: "The longest time, in hours, the event log keeps an event.")
+  var eventRetentionHours = 168.0
+
   func validate() throws {
     guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
     guard maxRunning > 0 else { throw ValidationError("--max-running must be at least 1") }
     guard maxRunningPerProject > 0 else { throw ValidationError("--max-running-per-project must be at least 1") }
     guard stopGrace >= 0 else { throw ValidationError("--stop-grace must not be negative") }
     guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \(logLevel)") }
+    guard heartbeat > 0 else { throw ValidationError("--heartbeat must be positive") }
+    guard watchWindow >= 100 else { throw ValidationError("--watch-window must be at least 100") }
+    guard eventRetention >= 1 else { throw ValidationError("--event-retention must be at least 1") }
+    guard eventRetentionHours > 0 else { throw ValidationError("--event-retention-hours must be positive") }
   }
 
   func run() async throws {
@@ -66,10 +82,14 @@ struct Kilnd: AsyncParsableCommand {
         throw ValidationError("--job-types \(jobTypesFile): \(error)")
       }
     }
-    let configuration = ServerConfiguration(
+    var configuration = ServerConfiguration(
       host: host, port: port, dataDirectory: URL(fileURLWithPath: dataDirectory), jobTypes: catalog,
       maxRunningJobs: maxRunning, maxRunningJobsPerProject: maxRunningPerProject,
       stopGracePeriod: .milliseconds(Int64(stopGrace * 1000)))
+    configuration.heartbeatInterval = .milliseconds(Int64(heartbeat * 1000))
+    configuration.watchWindow = watchWindow
+    configuration.eventRetentionCount = eventRetention
+    configuration.eventRetentionAge = .seconds(Int64(eventRetentionHours * 3600))
     let application = try await KilnApplication(configuration: configuration, logger: logger)
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await application.run() }

@@ -2,6 +2,7 @@ import Foundation
 import GRPCCore
 import KilnProto
 import SwiftProtobuf
+import KilnTestSupport
 import Testing
 
 /// Every RPC of kiln.v1.JobService over real HTTP/2 on 127.0.0.1.

@@ -2,6 +2,7 @@ import Foundation
 import GRPCCore
 import KilnProto
 import SwiftProtobuf
+import KilnTestSupport
 import Testing
 
 @Suite("ListJobs and BatchJobs end to end over HTTP/2")

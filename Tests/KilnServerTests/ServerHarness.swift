@@ -11,52 +11,6 @@ import Testing
 
 typealias JobsClient = Kiln_V1_JobService.Client<HTTP2ClientTransport.Posix>
 
-/// A real `kilnd` (the same ``KilnApplication`` the executable builds) on 127.0.0.1 with
-/// an ephemeral port and a fresh data directory, and a client connected over HTTP/2.
-struct ServerHarness {
-  let dataDirectory: URL
-
-  init() {
-    dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-e2e-\(UUID().uuidString)")
-  }
-
-  func configuration(maxRunning: Int = 8, perProject: Int = 8) -> ServerConfiguration {
-    ServerConfiguration(
-      host: "127.0.0.1", port: 0, dataDirectory: dataDirectory, maxRunningJobs: maxRunning,
-      maxRunningJobsPerProject: perProject, stopGracePeriod: .milliseconds(300),
-      progressInterval: .milliseconds(50), handlesSignals: false)
-  }
-
-  /// Starts the server, runs `body` with a client, then shuts the server down gracefully.
-  func run<R: Sendable>(
-    maxRunning: Int = 8, perProject: Int = 8, configure: (inout ServerConfiguration) -> Void = { _ in },
-    _ body: (JobsClient, KilnApplication) async throws -> R
-  ) async throws -> R {
-    var logger = Logger(label: "kiln-e2e")
-    logger.logLevel = .error
-    var configuration = configuration(maxRunning: maxRunning, perProject: perProject)
-    configure(&configuration)
-    let app = try await KilnApplication(configuration: configuration, logger: logger)
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { try await app.run() }
-      do {
-        let port = try await app.listeningPort
-        let result = try await withKilnClient(host: "127.0.0.1", port: port) { client in
-          try await body(client.jobs, app)
-        }
-        await app.shutdown()
-        try await group.waitForAll()
-        return result
-      } catch {
-        await app.shutdown()
-        throw error
-      }
-    }
-  }
-
-  func cleanUp() { try? FileManager.default.removeItem(at: dataDirectory) }
-}
-
 /// Expects `body` to fail with `code`, and the message to mention `text`.
 @discardableResult
 func expectRPCError(

@@ -7,6 +7,7 @@ import KilnEngine
 import KilnProto
 import KilnServer
 import SwiftProtobuf
+import KilnTestSupport
 import Testing
 
 @Suite("WatchJobs, WatchJob and FollowStepLog end to end over HTTP/2")

@@ -17,6 +17,8 @@ public struct KilnError: Error, Sendable, Hashable, CustomStringConvertible {
       case unauthenticated = "unauthenticated"
       case resourceExhausted = "resource exhausted"
       case unavailable = "unavailable"
+      case deadlineExceeded = "deadline exceeded"
+      case cancelled = "cancelled"
       case internalError = "internal error"
     }
 
@@ -46,6 +48,10 @@ public struct KilnError: Error, Sendable, Hashable, CustomStringConvertible {
     public static let resourceExhausted = Code(wrapped: .resourceExhausted)
     /// The service cannot serve the call now; retrying later may succeed.
     public static let unavailable = Code(wrapped: .unavailable)
+    /// The call did not complete within its deadline.
+    public static let deadlineExceeded = Code(wrapped: .deadlineExceeded)
+    /// The call was cancelled (by the caller, or because its client went away).
+    public static let cancelled = Code(wrapped: .cancelled)
     /// A bug or an unexpected failure (the message says which).
     public static let internalError = Code(wrapped: .internalError)
 
@@ -79,7 +85,7 @@ public struct KilnError: Error, Sendable, Hashable, CustomStringConvertible {
 extension KilnError {
   /// A field of a request is missing or malformed.
   public static func invalidArgument(field: String, _ problem: String) -> KilnError {
-    KilnError(code: .invalidArgument, message: "\(field): \(problem)")
+    KilnError(code: .invalidArgument, message: "\(field): \(problem)", details: [DetailKey.field: field])
   }
 
   /// No job with this id exists (for the caller).
@@ -93,7 +99,11 @@ extension KilnError {
     let list = allowed.isEmpty ? "none" : allowed.joined(separator: ", ")
     return KilnError(
       code: .failedPrecondition,
-      message: "cannot \(action.verb) job \(jobID): its status is \(status.rawValue), which allows: \(list)"
+      message: "cannot \(action.verb) job \(jobID): its status is \(status.rawValue), which allows: \(list)",
+      details: [
+        DetailKey.jobStatus: status.rawValue,
+        DetailKey.allowedActions: JobTransitions.allowedActions(for: status).map(\.rawValue).joined(separator: ","),
+      ]
     )
   }
 
@@ -101,7 +111,24 @@ extension KilnError {
   public static func revisionMismatch(jobID: String, expected: Int64, actual: Int64) -> KilnError {
     KilnError(
       code: .aborted,
-      message: "job \(jobID) is at revision \(actual), not the expected revision \(expected)"
+      message: "job \(jobID) is at revision \(actual), not the expected revision \(expected)",
+      details: [DetailKey.jobRevision: String(actual)]
     )
   }
+}
+
+/// The names of ``KilnError/details`` entries, sent as gRPC trailing metadata.
+public enum DetailKey {
+  /// The request field an INVALID_ARGUMENT is about, e.g. `params.table`.
+  public static let field = "kiln-field"
+  /// The job's status when an operation was refused (FAILED_PRECONDITION).
+  public static let jobStatus = "kiln-job-status"
+  /// The operations the job's status allows, comma-separated (FAILED_PRECONDITION).
+  public static let allowedActions = "kiln-allowed-actions"
+  /// The job's current revision (ABORTED).
+  public static let jobRevision = "kiln-job-revision"
+  /// The revision a watch can resume after (RESOURCE_EXHAUSTED, UNAVAILABLE).
+  public static let lastRevision = "kiln-last-revision"
+  /// The oldest event the log keeps (OUT_OF_RANGE).
+  public static let oldestRevision = "kiln-oldest-revision"
 }

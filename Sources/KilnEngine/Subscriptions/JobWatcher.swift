@@ -171,7 +171,7 @@ public struct JobWatcher: Sendable {
         let last = position.value
         throw KilnError(
           code: .unavailable, message: "the server is shutting down; resume after revision \(last)",
-          details: ["kiln-last-revision": String(last)])
+          details: [DetailKey.lastRevision: String(last)])
       }
       try Task.checkCancellation()
     }
@@ -181,7 +181,7 @@ public struct JobWatcher: Sendable {
     KilnError(
       code: .resourceExhausted,
       message: "the watch fell too far behind the server's event window; resume after revision \(revision)",
-      details: ["kiln-last-revision": String(revision)])
+      details: [DetailKey.lastRevision: String(revision)])
   }
 
   static func compacted(since: Int64, through: Int64) -> KilnError {
@@ -189,6 +189,6 @@ public struct JobWatcher: Sendable {
       code: .outOfRange,
       message:
         "since_revision \(since) is older than the event log keeps: the oldest revision available is \(through + 1); resume after revision \(through) or later, or watch without since_revision for a fresh snapshot",
-      details: ["kiln-oldest-revision": String(through + 1)])
+      details: [DetailKey.oldestRevision: String(through + 1)])
   }
 }

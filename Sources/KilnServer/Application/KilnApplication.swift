@@ -49,8 +49,13 @@ public final class KilnApplication: Sendable {
         stopGracePeriod: configuration.stopGracePeriod, progressInterval: configuration.progressInterval),
       logger: logger)
 
+    // SwiftNIO's HTTP/2 advertises 100 concurrent streams per connection unless told
+    // otherwise; a dashboard or the shell may hold many watches on one connection.
+    var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
+    transportConfig.http2.maxConcurrentStreams = configuration.maxConcurrentStreams
     transport = HTTP2ServerTransport.Posix(
-      address: .ipv4(host: configuration.host, port: configuration.port), transportSecurity: .plaintext)
+      address: .ipv4(host: configuration.host, port: configuration.port), transportSecurity: .plaintext,
+      config: transportConfig)
     hub = EventHub(
       store: store, startRevision: try await store.currentRevision(),
       configuration: .init(window: configuration.watchWindow), logger: logger)
@@ -62,7 +67,7 @@ public final class KilnApplication: Sendable {
       engine: engine, watcher: watcher, pageTokenSecret: try await store.secret(named: "page-token"), logger: logger)
     let server = GRPCServer(
       transport: transport, services: [jobService],
-      interceptors: [CallerInterceptor(resolver: AnonymousCallerResolver())])
+      interceptors: [CallerInterceptor(resolver: AnonymousCallerResolver())] + configuration.additionalInterceptors)
 
     serviceGroup = ServiceGroup(
       configuration: ServiceGroupConfiguration(

@@ -1,4 +1,5 @@
 public import Foundation
+public import GRPCCore
 public import KilnCore
 
 /// Everything `kilnd` can be told: where to listen, where to keep data, what to run.
@@ -34,6 +35,10 @@ public struct ServerConfiguration: Sendable {
   public var eventRetentionAge: Duration = .seconds(7 * 24 * 3600)
   /// Time between two compactions of the event log.
   public var compactionInterval: Duration = .seconds(60)
+  /// The most calls (watches included) one HTTP/2 connection may have open at once.
+  public var maxConcurrentStreams: Int = 4096
+  /// Interceptors that run after Kiln's own (for embedding, and for fault injection in tests).
+  public var additionalInterceptors: [any ServerInterceptor] = []
 
   /// Creates a configuration with the documented defaults.
   public init(

@@ -207,6 +207,8 @@ enum RPCErrorCodeNumber {
     case .outOfRange: 11
     case .unavailable: 14
     case .unauthenticated: 16
+    case .cancelled: 1
+    case .deadlineExceeded: 4
     default: 13
     }
   }

@@ -16,6 +16,8 @@ extension RPCError.Code {
     case .unauthenticated: self = .unauthenticated
     case .resourceExhausted: self = .resourceExhausted
     case .unavailable: self = .unavailable
+    case .deadlineExceeded: self = .deadlineExceeded
+    case .cancelled: self = .cancelled
     default: self = .internalError
     }
   }
