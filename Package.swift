@@ -119,6 +119,13 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    // The SDK example the README runs.
+    .executableTarget(
+      name: "kiln-sdk-example",
+      dependencies: ["KilnClient"],
+      path: "Examples/sdk-quickstart",
+      swiftSettings: swiftSettings
+    ),
     // Benchmarks that print figures (run in release).
     .executableTarget(
       name: "kiln-bench",
