@@ -30,6 +30,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
     .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.0.0"),
+    .package(url: "https://github.com/apple/swift-certificates.git", from: "1.0.0"),
+    .package(url: "https://github.com/apple/swift-asn1.git", from: "1.0.0"),
   ],
   targets: [
     // Domain types, the job state machine and errors. No I/O.
@@ -174,6 +176,9 @@ let package = Package(
       dependencies: [
         "KilnClient", "KilnServer", "KilnEngine", "KilnTestSupport", "KilnProto",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "X509", package: "swift-certificates"),
+        .product(name: "SwiftASN1", package: "swift-asn1"),
+        .product(name: "Crypto", package: "swift-crypto"),
       ],
       swiftSettings: swiftSettings
     ),

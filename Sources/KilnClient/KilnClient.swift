@@ -1,4 +1,5 @@
 @_exported public import KilnCore
+import Foundation
 public import GRPCCore
 public import GRPCNIOTransportHTTP2
 public import KilnProto
@@ -55,17 +56,20 @@ public struct KilnClientConfiguration: Sendable {
   public var timeout: Duration
   /// How unreachable-server failures are retried.
   public var retry: RetryPolicy
+  /// Connect over TLS; plaintext when `nil`.
+  public var tls: ClientTLS?
 
   /// Creates a configuration.
   public init(
     host: String = "127.0.0.1", port: Int = 7077, token: String? = nil, timeout: Duration = .seconds(30),
-    retry: RetryPolicy = .init()
+    retry: RetryPolicy = .init(), tls: ClientTLS? = nil
   ) {
     self.host = host
     self.port = port
     self.token = token
     self.timeout = timeout
     self.retry = retry
+    self.tls = tls
   }
 
   /// Reads `KILN_ADDR` (`host:port`) and `KILN_TOKEN` from the environment, with the defaults for what is missing.
@@ -77,7 +81,25 @@ public struct KilnClientConfiguration: Sendable {
       (configuration.host, configuration.port) = try parseAddress(address)
     }
     if let token = environment["KILN_TOKEN"], !token.isEmpty { configuration.token = token }
+    if let caFile = environment["KILN_CA_FILE"], !caFile.isEmpty { configuration.tls = ClientTLS(caFile: caFile) }
     return configuration
+  }
+
+  /// The gRPC target: IP literals are connected to as such (TLS must not send them as a
+  /// server name), anything else is resolved by DNS.
+  var resolvableTarget: any ResolvableTarget {
+    var ipv4 = in_addr()
+    if inet_pton(AF_INET, host, &ipv4) == 1 {
+      let target: ResolvableTargets.IPv4 = .ipv4(address: host, port: port)
+      return target
+    }
+    var ipv6 = in6_addr()
+    if inet_pton(AF_INET6, host, &ipv6) == 1 {
+      let target: ResolvableTargets.IPv6 = .ipv6(address: host, port: port)
+      return target
+    }
+    let target: ResolvableTargets.DNS = .dns(host: host, port: port)
+    return target
   }
 
   /// Splits `host:port` (IPv6 hosts in brackets: `[::1]:7077`).
@@ -91,6 +113,36 @@ public struct KilnClientConfiguration: Sendable {
     if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
     guard !host.isEmpty else { throw KilnError.invalidArgument(field: "address", "\(address) has no host") }
     return (host, port)
+  }
+}
+
+/// The client's TLS settings, as PEM files.
+public struct ClientTLS: Sendable, Hashable {
+  /// The CA that signed the server's certificate; the system's roots when `nil`.
+  public var caFile: String?
+  /// The client's certificate, for servers that require one (mutual TLS).
+  public var certificateFile: String?
+  /// The private key of ``certificateFile``.
+  public var keyFile: String?
+
+  /// Creates TLS settings.
+  public init(caFile: String? = nil, certificateFile: String? = nil, keyFile: String? = nil) {
+    self.caFile = caFile
+    self.certificateFile = certificateFile
+    self.keyFile = keyFile
+  }
+
+  var transportSecurity: HTTP2ClientTransport.Posix.TransportSecurity {
+    let caFile = self.caFile
+    let trust: (inout HTTP2ClientTransport.Posix.TransportSecurity.TLS) -> Void = { config in
+      if let caFile { config.trustRoots = .certificates([.file(path: caFile, format: .pem)]) }
+    }
+    if let certificateFile, let keyFile {
+      return .mTLS(
+        certificateChain: [.file(path: certificateFile, format: .pem)], privateKey: .file(path: keyFile, format: .pem),
+        configure: trust)
+    }
+    return .tls(configure: trust)
   }
 }
 
@@ -124,7 +176,7 @@ public struct RetryPolicy: Sendable {
   }
 }
 
-/// Connects to a Kiln server over plaintext HTTP/2, runs `body` with the client, and
+/// Connects to a Kiln server over HTTP/2 (TLS if configured), runs `body` with the client, and
 /// closes the connection when `body` returns or throws.
 ///
 /// - Returns: What `body` returns.
@@ -133,7 +185,7 @@ public func withKilnClient<Result: Sendable>(
 ) async throws -> Result {
   try await withGRPCClient(
     transport: .http2NIOPosix(
-      target: .dns(host: configuration.host, port: configuration.port), transportSecurity: .plaintext)
+      target: configuration.resolvableTarget, transportSecurity: configuration.tls?.transportSecurity ?? .plaintext)
   ) { grpcClient in
     try await body(KilnClient(grpcClient: grpcClient, configuration: configuration))
   }

@@ -15,17 +15,20 @@ struct Kiln: AsyncParsableCommand {
     ])
 }
 
-/// Where the server is; `KILN_ADDR` (host:port) sets the default.
+/// Where the server is and how to reach it; `KILN_ADDR` (host:port), `KILN_TOKEN` and
+/// `KILN_CA_FILE` set the defaults.
 struct ConnectionOptions: ParsableArguments {
   @Option(help: "The server's address as host:port (default: $KILN_ADDR or 127.0.0.1:7077).")
   var addr: String?
 
+  @Option(name: .customLong("ca-file"), help: "Connect over TLS, trusting this PEM CA (default: $KILN_CA_FILE).")
+  var caFile: String?
+
   func connect<R: Sendable>(_ body: (KilnClient) async throws -> R) async throws -> R {
-    let address = addr ?? ProcessInfo.processInfo.environment["KILN_ADDR"] ?? "127.0.0.1:7077"
-    guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
-      throw ValidationError("--addr \(address): expected host:port")
-    }
-    return try await withKilnClient(host: String(address[..<colon]), port: port, body)
+    var configuration = try KilnClientConfiguration.fromEnvironment(ProcessInfo.processInfo.environment)
+    if let addr { (configuration.host, configuration.port) = try KilnClientConfiguration.parseAddress(addr) }
+    if let caFile { configuration.tls = ClientTLS(caFile: caFile) }
+    return try await withKilnClient(configuration, body)
   }
 }
 

@@ -41,6 +41,15 @@ struct Kilnd: AsyncParsableCommand {
   @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
   var logLevel = "info"
 
+  @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve TLS (with --tls-key).")
+  var tlsCertificate: String?
+
+  @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert.")
+  var tlsKey: String?
+
+  @Option(name: .customLong("tls-client-ca"), help: "PEM CA file: require client certificates it signed (mutual TLS).")
+  var tlsClientCA: String?
+
   @Option(help: "Seconds of silence after which a watch sends a heartbeat.")
   var heartbeat = 5.0
 
@@ -59,6 +68,15 @@ struct Kilnd: AsyncParsableCommand {
     guard maxRunningPerProject > 0 else { throw ValidationError("--max-running-per-project must be at least 1") }
     guard stopGrace >= 0 else { throw ValidationError("--stop-grace must not be negative") }
     guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \(logLevel)") }
+    guard (tlsCertificate == nil) == (tlsKey == nil) else {
+      throw ValidationError("--tls-cert and --tls-key go together")
+    }
+    guard tlsClientCA == nil || tlsCertificate != nil else {
+      throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key")
+    }
+    for path in [tlsCertificate, tlsKey, tlsClientCA].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: path) {
+      throw ValidationError("cannot read \(path)")
+    }
     guard heartbeat > 0 else { throw ValidationError("--heartbeat must be positive") }
     guard watchWindow >= 100 else { throw ValidationError("--watch-window must be at least 100") }
     guard eventRetention >= 1 else { throw ValidationError("--event-retention must be at least 1") }
@@ -86,6 +104,9 @@ struct Kilnd: AsyncParsableCommand {
       host: host, port: port, dataDirectory: URL(fileURLWithPath: dataDirectory), jobTypes: catalog,
       maxRunningJobs: maxRunning, maxRunningJobsPerProject: maxRunningPerProject,
       stopGracePeriod: .milliseconds(Int64(stopGrace * 1000)))
+    if let tlsCertificate, let tlsKey {
+      configuration.tls = ServerTLS(certificateChainPath: tlsCertificate, privateKeyPath: tlsKey, clientCAPath: tlsClientCA)
+    }
     configuration.heartbeatInterval = .milliseconds(Int64(heartbeat * 1000))
     configuration.watchWindow = watchWindow
     configuration.eventRetentionCount = eventRetention

@@ -7,7 +7,7 @@ import KilnTestSupport
 import Synchronization
 import Testing
 
-@Suite("The Swift SDK against a real server")
+@Suite("The Swift SDK against a real server", .timeLimit(.minutes(3)))
 struct KilnClientTests {
   static let long = ["sleep_ms": "600000"]
 
@@ -132,7 +132,7 @@ struct KilnClientTests {
   func watchSurvivesRestart() async throws {
     let harness = ServerHarness()
     defer { harness.cleanUp() }
-    let port = try await harness.run { _, app in try await app.listeningPort }
+    let port = try await harness.serve { port, _ in port }
     let watcher = KilnClientConfiguration(
       host: "127.0.0.1", port: port, retry: RetryPolicy(initialBackoff: .milliseconds(50), maxBackoff: .milliseconds(200)))
     try await withKilnClient(watcher) { watching in

@@ -2,7 +2,7 @@ import Foundation
 import KilnCore
 import Testing
 
-@Suite("The status × operation table")
+@Suite("The status × operation table", .timeLimit(.minutes(3)))
 struct JobTransitionsTests {
   /// The table from DESIGN.md, written out independently of the implementation:
   /// status → (action → resulting status); a missing action is refused. Delete leads to nil.
@@ -56,7 +56,7 @@ struct JobTransitionsTests {
   }
 }
 
-@Suite("Applying actions to a job")
+@Suite("Applying actions to a job", .timeLimit(.minutes(3)))
 struct JobApplyTests {
   static let t0 = Date(timeIntervalSince1970: 1_700_000_000)
 

@@ -2,7 +2,7 @@ import Foundation
 import KilnCore
 import Testing
 
-@Suite("Job types and their configuration")
+@Suite("Job types and their configuration", .timeLimit(.minutes(3)))
 struct JobTypeCatalogTests {
   @Test("the built-in types are Kylin's")
   func builtin() {
@@ -56,7 +56,7 @@ struct JobTypeCatalogTests {
   }
 }
 
-@Suite("Job filters")
+@Suite("Job filters", .timeLimit(.minutes(3)))
 struct JobFilterTests {
   let job = Job(
     id: "abc-123", project: "p1", jobType: "INDEX_BUILD", subject: "Sales_Model", status: .running, submitter: "u",

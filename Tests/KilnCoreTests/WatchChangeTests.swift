@@ -2,7 +2,7 @@ import Foundation
 import KilnCore
 import Testing
 
-@Suite("What an event means to a filtered watch")
+@Suite("What an event means to a filtered watch", .timeLimit(.minutes(3)))
 struct WatchChangeTests {
   func event(_ kind: JobEvent.Kind, _ status: JobStatus, from previous: JobStatus?, project: String = "p1") -> JobEvent {
     let job = Job(

@@ -4,7 +4,7 @@ import KilnEngine
 import KilnStore
 import Testing
 
-@Suite("The engine with real processes", .serialized)
+@Suite("The engine with real processes", .serialized, .timeLimit(.minutes(5)))
 struct JobEngineTests {
   @Test("a job runs its exec step to FINISHED, with its output in the step log and progress reported")
   func runsToFinished() async throws {

@@ -6,7 +6,7 @@ import KilnTestSupport
 import Testing
 
 /// Every RPC of kiln.v1.JobService over real HTTP/2 on 127.0.0.1.
-@Suite("JobService end to end over HTTP/2")
+@Suite("JobService end to end over HTTP/2", .timeLimit(.minutes(3)))
 struct JobServiceTests {
   static let long = ["sleep_ms": "600000"]
 

@@ -5,7 +5,7 @@ import SwiftProtobuf
 import KilnTestSupport
 import Testing
 
-@Suite("ListJobs and BatchJobs end to end over HTTP/2")
+@Suite("ListJobs and BatchJobs end to end over HTTP/2", .timeLimit(.minutes(3)))
 struct ListAndBatchTests {
   static let long = ["sleep_ms": "600000"]
 

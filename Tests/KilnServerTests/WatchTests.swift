@@ -10,7 +10,7 @@ import SwiftProtobuf
 import KilnTestSupport
 import Testing
 
-@Suite("WatchJobs, WatchJob and FollowStepLog end to end over HTTP/2")
+@Suite("WatchJobs, WatchJob and FollowStepLog end to end over HTTP/2", .timeLimit(.minutes(3)))
 struct WatchTests {
   static let long = ["sleep_ms": "600000"]
 

@@ -3,7 +3,7 @@ import KilnCore
 import KilnStore
 import Testing
 
-@Suite("The event log: snapshots, compaction, commit notifications")
+@Suite("The event log: snapshots, compaction, commit notifications", .timeLimit(.minutes(3)))
 struct EventLogTests {
   @Test("compaction keeps the newest events by count and by age, and records how far it went")
   func compaction() async throws {

@@ -3,7 +3,7 @@ import KilnCore
 import KilnStore
 import Testing
 
-@Suite("Listing jobs")
+@Suite("Listing jobs", .timeLimit(.minutes(3)))
 struct JobListingTests {
   /// A store with jobs across projects, statuses, types and subjects, created a second apart.
   func seededStore(count: Int = 60) async throws -> (SQLiteJobStore, [Job]) {

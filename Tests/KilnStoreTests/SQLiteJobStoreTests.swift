@@ -19,7 +19,7 @@ func temporaryDirectory() throws -> URL {
   return url
 }
 
-@Suite("The SQLite store")
+@Suite("The SQLite store", .timeLimit(.minutes(3)))
 struct SQLiteJobStoreTests {
   @Test("a new file is created in WAL mode and migrated; reopening keeps the data")
   func migrationsOnNewFile() async throws {

@@ -51,6 +51,29 @@ public struct ServerHarness: Sendable {
     }
   }
 
+  /// Starts the server, runs `body` with its port, then shuts it down gracefully.
+  public func serve<R: Sendable>(
+    configure: (inout ServerConfiguration) -> Void = { _ in }, _ body: (Int, KilnApplication) async throws -> R
+  ) async throws -> R {
+    var logger = Logger(label: "kiln-e2e")
+    logger.logLevel = .error
+    var configuration = configuration()
+    configure(&configuration)
+    let app = try await KilnApplication(configuration: configuration, logger: logger)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { try await app.run() }
+      do {
+        let result = try await body(try await app.listeningPort, app)
+        await app.shutdown()
+        try await group.waitForAll()
+        return result
+      } catch {
+        await app.shutdown()
+        throw error
+      }
+    }
+  }
+
   /// Removes the data directory.
   public func cleanUp() { try? FileManager.default.removeItem(at: dataDirectory) }
 }

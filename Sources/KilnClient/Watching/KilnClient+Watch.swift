@@ -131,16 +131,17 @@ extension KilnClient {
         if ended && jobID != nil { return }
       } catch {
         let failure = KilnError.from(error)
+        if Task.isCancelled { return }
         switch failure.code {
-        case .unavailable, .resourceExhausted, .deadlineExceeded:
+        case .unavailable, .resourceExhausted, .deadlineExceeded, .cancelled:
+          // The connection dropped, the server restarted or cancelled the call, or the
+          // watch fell behind: reconnect and resume.
           break
         case .outOfRange:
           position.state.withLock {
             $0.since = nil
             $0.resynchronizing = true
           }
-        case .cancelled where Task.isCancelled:
-          return
         default:
           channel.fail(failure)
           return

@@ -39,7 +39,7 @@ public struct EventLogCompactor: Service {
 
   /// Compacts at every interval until graceful shutdown.
   public func run() async throws {
-    while !Task.isShuttingDownGracefully {
+    while !Task.isShuttingDownGracefully && !Task.isCancelled {
       do {
         try await compact()
       } catch {

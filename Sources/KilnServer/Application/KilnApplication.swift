@@ -54,8 +54,8 @@ public final class KilnApplication: Sendable {
     var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
     transportConfig.http2.maxConcurrentStreams = configuration.maxConcurrentStreams
     transport = HTTP2ServerTransport.Posix(
-      address: .ipv4(host: configuration.host, port: configuration.port), transportSecurity: .plaintext,
-      config: transportConfig)
+      address: .ipv4(host: configuration.host, port: configuration.port),
+      transportSecurity: Self.transportSecurity(configuration.tls), config: transportConfig)
     hub = EventHub(
       store: store, startRevision: try await store.currentRevision(),
       configuration: .init(window: configuration.watchWindow), logger: logger)
@@ -82,9 +82,22 @@ public final class KilnApplication: Sendable {
         ],
         gracefulShutdownSignals: configuration.handlesSignals ? [.sigterm, .sigint] : [],
         logger: logger))
+    if configuration.tls == nil {
+      logger.notice("serving plaintext HTTP/2; give --tls-cert and --tls-key to serve TLS")
+    }
     logger.info(
       "data directory ready",
       metadata: ["path": "\(configuration.dataDirectory.path)", "database": "\(databasePath)"])
+  }
+
+  static func transportSecurity(_ tls: ServerTLS?) -> HTTP2ServerTransport.Posix.TransportSecurity {
+    guard let tls else { return .plaintext }
+    let chain: [TLSConfig.CertificateSource] = [.file(path: tls.certificateChainPath, format: .pem)]
+    let key: TLSConfig.PrivateKeySource = .file(path: tls.privateKeyPath, format: .pem)
+    guard let clientCA = tls.clientCAPath else { return .tls(certificateChain: chain, privateKey: key) }
+    return .mTLS(certificateChain: chain, privateKey: key) { config in
+      config.trustRoots = .certificates([.file(path: clientCA, format: .pem)])
+    }
   }
 
   /// Runs the server until shutdown.

@@ -37,6 +37,8 @@ public struct ServerConfiguration: Sendable {
   public var compactionInterval: Duration = .seconds(60)
   /// The most calls (watches included) one HTTP/2 connection may have open at once.
   public var maxConcurrentStreams: Int = 4096
+  /// Serve over TLS with this certificate and key; plaintext when `nil`.
+  public var tls: ServerTLS?
   /// Interceptors that run after Kiln's own (for embedding, and for fault injection in tests).
   public var additionalInterceptors: [any ServerInterceptor] = []
 
@@ -56,5 +58,22 @@ public struct ServerConfiguration: Sendable {
     self.stopGracePeriod = stopGracePeriod
     self.progressInterval = progressInterval
     self.handlesSignals = handlesSignals
+  }
+}
+
+/// The server's TLS material, as PEM files.
+public struct ServerTLS: Sendable, Hashable {
+  /// The server's certificate chain, leaf first.
+  public var certificateChainPath: String
+  /// The server's private key.
+  public var privateKeyPath: String
+  /// If set, clients must present a certificate signed by one of these CAs (mutual TLS).
+  public var clientCAPath: String?
+
+  /// Creates TLS settings.
+  public init(certificateChainPath: String, privateKeyPath: String, clientCAPath: String? = nil) {
+    self.certificateChainPath = certificateChainPath
+    self.privateKeyPath = privateKeyPath
+    self.clientCAPath = clientCAPath
   }
 }

@@ -38,7 +38,9 @@ func mappingErrors<T>(_ logger: Logger, _ method: String, _ body: () async throw
   } catch let error as RPCError {
     throw error
   } catch is CancellationError {
-    throw RPCError(code: .cancelled, message: "the call was cancelled")
+    // The client went away (it will not read this) or the server is shutting down:
+    // either way, trying again later is the right reaction.
+    throw RPCError(code: .unavailable, message: "the call was cancelled: the client went away or the server is shutting down")
   } catch {
     logger.error("internal error in \(method): \(String(reflecting: error))")
     throw RPCError(code: .internalError, message: "internal error in \(method); see the server log")
