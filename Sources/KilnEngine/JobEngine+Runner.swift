@@ -102,6 +102,9 @@ extension JobEngine {
         return .update(.updated)
       }
       return owned.withLock { $0 } ? result.job : nil
+    } catch is CancellationError {
+      // Shutting down: the job is requeued after the runners stop.
+      return nil
     } catch {
       if (error as? KilnError)?.code != .notFound {
         logger.error("cannot write job \(jobID): \(error)")

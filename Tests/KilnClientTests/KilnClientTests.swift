@@ -132,7 +132,7 @@ struct KilnClientTests {
   func watchSurvivesRestart() async throws {
     let harness = ServerHarness()
     defer { harness.cleanUp() }
-    let port = try await harness.serve { port, _ in port }
+    let port = try ServerHarness.stablePort()
     let watcher = KilnClientConfiguration(
       host: "127.0.0.1", port: port, retry: RetryPolicy(initialBackoff: .milliseconds(50), maxBackoff: .milliseconds(200)))
     try await withKilnClient(watcher) { watching in

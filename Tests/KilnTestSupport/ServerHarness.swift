@@ -74,6 +74,26 @@ public struct ServerHarness: Sendable {
     }
   }
 
+  /// A port on 127.0.0.1 that is free now, below the kernel's ephemeral range
+  /// (32768 and up), so that no outgoing connection of another test can take it
+  /// while a test restarts its server on it.
+  public static func stablePort() throws -> Int {
+    for _ in 0..<200 {
+      let port = Int.random(in: 20_000..<32_000)
+      let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+      defer { close(fd) }
+      var address = sockaddr_in()
+      address.sin_family = sa_family_t(AF_INET)
+      address.sin_addr.s_addr = inet_addr("127.0.0.1")
+      address.sin_port = UInt16(port).bigEndian
+      let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+      }
+      if bound { return port }
+    }
+    throw CocoaError(.fileWriteUnknown)
+  }
+
   /// Removes the data directory.
   public func cleanUp() { try? FileManager.default.removeItem(at: dataDirectory) }
 }

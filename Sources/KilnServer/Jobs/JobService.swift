@@ -135,8 +135,9 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
     .with { $0.jobTypes = engine.jobTypes.map(Kiln_V1_JobType.init) }
   }
 
-  /// The default and the largest number of log bytes one GetStepLog returns.
+  /// The number of log bytes one GetStepLog returns when the request gives no limit.
   public static let defaultLogChunk = 64 * 1024
+  /// The largest number of log bytes one GetStepLog returns.
   public static let maxLogChunk = 4 * 1024 * 1024
 
   public func getStepLog(request: Kiln_V1_GetStepLogRequest, context: ServerContext) async throws
