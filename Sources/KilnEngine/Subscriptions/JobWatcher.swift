@@ -89,7 +89,16 @@ public struct JobWatcher: Sendable {
         if !Task.isCancelled { throw Self.overflow(at: position.value) }
       }
       // The first to finish decides: the stream ending by itself, or an error.
-      try await group.next()
+      do {
+        try await group.next()
+      } catch is CancellationError {
+        // The call was cancelled: the server is shutting down, or the client left (and
+        // will not read this). Either way, say where to resume.
+        let last = position.value
+        throw KilnError(
+          code: .unavailable, message: "the watch was cancelled; resume after revision \(last)",
+          details: [DetailKey.lastRevision: String(last)])
+      }
       group.cancelAll()
     }
   }

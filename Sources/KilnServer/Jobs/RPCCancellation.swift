@@ -10,14 +10,22 @@ import KilnEngine
 func cancellingOnRPCCancellation(_ body: @escaping @Sendable () async throws -> Void) async throws {
   let cancelled = Signal()
   try await withRPCCancellationHandler {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { try await body() }
+    // Each child says whether it is the body. When the RPC is cancelled the body is
+    // cancelled too, and its own outcome (e.g. UNAVAILABLE with the revision to resume
+    // after) is what the call ends with.
+    try await withThrowingTaskGroup(of: Bool.self) { group in
+      group.addTask {
+        try await body()
+        return true
+      }
       group.addTask {
         await cancelled.wait()
-        if !Task.isCancelled { throw CancellationError() }
+        return false
       }
-      try await group.next()
-      group.cancelAll()
+      while let bodyFinished = try await group.next() {
+        group.cancelAll()
+        if bodyFinished { return }
+      }
     }
   } onCancelRPC: {
     cancelled.fire()
