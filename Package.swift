@@ -183,6 +183,11 @@ let package = Package(
       swiftSettings: swiftSettings
     ),
     .testTarget(
+      name: "KilnCLITests",
+      dependencies: ["kiln", "KilnServer", "KilnTestSupport"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
       name: "KilnServerTests",
       dependencies: [
         "KilnCore", "KilnServer", "KilnEngine", "KilnProto", "KilnClient", "KilnTestSupport",

@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import KilnClient
+
+/// How output is written.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+  case table
+  case json
+}
+
+/// The flags every command takes: where the server is, and how to print.
+struct GlobalOptions: ParsableArguments {
+  @Option(help: "The server's address as host:port (default: $KILN_ADDR or 127.0.0.1:7077).")
+  var addr: String?
+
+  @Option(name: .customLong("ca-file"), help: "Connect over TLS, trusting this PEM CA (default: $KILN_CA_FILE).")
+  var caFile: String?
+
+  @Option(name: [.short, .customLong("output")], help: "table or json.")
+  var output: OutputFormat = .table
+
+  /// Connects, runs `body`, and turns a failure into the documented exit status.
+  func connect<R: Sendable>(_ body: (KilnClient) async throws -> R) async throws -> R {
+    var configuration = try KilnClientConfiguration.fromEnvironment(ProcessInfo.processInfo.environment)
+    if let addr { (configuration.host, configuration.port) = try KilnClientConfiguration.parseAddress(addr) }
+    if let caFile { configuration.tls = ClientTLS(caFile: caFile) }
+    do {
+      return try await withKilnClient(configuration, body)
+    } catch let error as KilnError {
+      throw CommandFailure(error)
+    } catch let error as CommandFailure {
+      throw error
+    } catch let error as ExitCode {
+      throw error
+    } catch let error as ValidationError {
+      throw error
+    } catch {
+      throw CommandFailure(KilnError(code: .unavailable, message: "\(error)"))
+    }
+  }
+}
+
+/// A failed command: printed to stderr, ending with the documented exit status.
+struct CommandFailure: Error, CustomStringConvertible {
+  let error: KilnError
+
+  init(_ error: KilnError) {
+    self.error = error
+  }
+
+  var description: String { "\(error.code): \(error.message)" }
+
+  /// 69 unreachable, 65 refused, 1 otherwise.
+  var exitCode: Int32 {
+    switch error.code {
+    case .unavailable, .deadlineExceeded: 69
+    case .notFound, .invalidArgument, .failedPrecondition, .aborted, .alreadyExists, .outOfRange, .permissionDenied,
+      .unauthenticated:
+      65
+    default: 1
+    }
+  }
+}
+
+extension AsyncParsableCommand {
+  /// Runs a command body, printing a failure the way every command does.
+  func reporting(_ body: () async throws -> Void) async throws {
+    do {
+      try await body()
+    } catch let failure as CommandFailure {
+      FileHandle.standardError.write(Data("kiln: \(failure)\n".utf8))
+      throw ExitCode(failure.exitCode)
+    }
+  }
+}
+
+/// Parses `key=value` arguments.
+func parseParams(_ arguments: [String]) throws -> [String: String] {
+  var params: [String: String] = [:]
+  for argument in arguments {
+    guard let eq = argument.firstIndex(of: "="), eq != argument.startIndex else {
+      throw ValidationError("\(argument): parameters are key=value")
+    }
+    params[String(argument[..<eq])] = String(argument[argument.index(after: eq)...])
+  }
+  return params
+}
+
+/// Whether standard input is a terminal someone can answer a question on.
+var stdinIsTerminal: Bool { isatty(0) == 1 }

@@ -1,0 +1,178 @@
+import Foundation
+import KilnServer
+import KilnTestSupport
+import Testing
+
+/// Runs the built `kiln` binary as a user would, against a real server.
+struct KilnCommand {
+  let port: Int
+
+  /// The `kiln` executable built next to this test bundle.
+  static let executable: URL = {
+    let candidates = [
+      URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+      URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent(".build/debug"),
+    ]
+    for directory in candidates {
+      let url = directory.appendingPathComponent("kiln")
+      if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+    }
+    return candidates[0].appendingPathComponent("kiln")
+  }()
+
+  struct Result {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+  }
+
+  /// Runs `kiln ARGUMENTS` with stdin from /dev/null (no terminal) and waits for it.
+  ///
+  /// The blocking reads and wait happen on a Dispatch thread: the server under test runs
+  /// in this process, and blocking the concurrency pool would stall it.
+  func run(_ arguments: String...) async throws -> Result {
+    try await withCheckedThrowingContinuation { continuation in
+      DispatchQueue.global().async {
+        continuation.resume(with: Swift.Result { try runBlocking(arguments) })
+      }
+    }
+  }
+
+  private func runBlocking(_ arguments: [String]) throws -> Result {
+    let process = Process()
+    process.executableURL = Self.executable
+    process.arguments = arguments
+    var environment = ProcessInfo.processInfo.environment
+    environment["KILN_ADDR"] = "127.0.0.1:\(port)"
+    process.environment = environment
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Result(
+      status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+      stderr: String(decoding: stderr, as: UTF8.self))
+  }
+}
+
+@Suite("The kiln command line, one-shot, against a real server", .timeLimit(.minutes(3)))
+struct KilnCommandTests {
+  @Test("every command: output and exit status")
+  func commands() async throws {
+    let harness = ServerHarness()
+    defer { harness.cleanUp() }
+    try await harness.serve(configure: { $0.maxRunningJobs = 1 }) { port, _ in
+      let kiln = KilnCommand(port: port)
+
+      let types = try await kiln.run("types")
+      #expect(types.status == 0)
+      #expect(types.stdout.contains("INDEX_BUILD") && types.stdout.contains("DETECT_RESOURCE → LOAD_DATA"))
+
+      let quick = try await kiln.run("submit", "SNAPSHOT_BUILD", "orders", "--project", "sales", "sleep_ms=20")
+      #expect(quick.status == 0, "\(quick.stderr)")
+      let quickID = quick.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+      #expect(quickID.count == 36)
+
+      let waited = try await kiln.run("wait", quickID, "-o", "json")
+      #expect(waited.status == 0)
+      let object = try #require(
+        try JSONSerialization.jsonObject(with: Data(waited.stdout.utf8)) as? [String: Any])
+      #expect(object["status"] as? String == "FINISHED")
+      #expect(object["allowed_actions"] as? [String] == ["DELETE"])
+
+      let log = try await kiln.run("log", quickID, "BUILD_SNAPSHOT")
+      #expect(log.status == 0 && log.stdout.contains("BUILD_SNAPSHOT: 100%"))
+
+      let held = try await kiln.run("submit", "INDEX_BUILD", "a", "--project", "sales", "sleep_ms=600000")
+      let heldID = held.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+      let waiting = try await kiln.run("submit", "INDEX_BUILD", "b", "--project", "ops", "sleep_ms=600000")
+      let waitingID = waiting.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+
+      let detail = try await kiln.run("job", waitingID)
+      #expect(detail.status == 0 && detail.stdout.contains("PENDING") && detail.stdout.contains("DETECT_RESOURCE"))
+
+      let listed = try await kiln.run("jobs", "--project", "sales", "-o", "json")
+      #expect(listed.status == 0)
+      let ids = listed.stdout.split(separator: "\n").compactMap {
+        (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["id"] as? String
+      }
+      #expect(Set(ids) == [quickID, heldID])
+      let table = try await kiln.run("jobs", "--status", "pending")
+      #expect(table.stdout.contains(waitingID) && table.stdout.contains("1 of 1 job(s)"))
+
+      #expect(try await kiln.run("pause", waitingID).status == 0)
+      let refused = try await kiln.run("pause", waitingID)
+      #expect(refused.status == 65)
+      #expect(refused.stderr.contains("its status is PAUSED"))
+      #expect(try await kiln.run("resume", waitingID).status == 0)
+      #expect(try await kiln.run("restart", heldID).status == 0)
+
+      // Destructive and batch operations want a confirmation; without a terminal, --yes.
+      let unconfirmed = try await kiln.run("discard", heldID)
+      #expect(unconfirmed.status == 64)
+      #expect(unconfirmed.stderr.contains("--yes"))
+      let batch = try await kiln.run("discard", "--status", "pending", "--status", "running", "--yes")
+      #expect(batch.status == 0, "\(batch.stderr)")
+      #expect(batch.stdout.contains("2 succeeded, 0 refused"))
+      let mixed = try await kiln.run("delete", heldID, quickID, "nope", "--yes", "-o", "json")
+      #expect(mixed.status == 65, "a refused item makes the batch fail")
+      #expect(mixed.stdout.split(separator: "\n").count == 3)
+      #expect(try await kiln.run("job", heldID).status == 65, "deleted")
+    }
+  }
+
+  @Test("usage errors exit 64; an unreachable server exits 69")
+  func exitStatuses() async throws {
+    let kiln = KilnCommand(port: 1)
+    #expect(try await kiln.run("jobs", "--sort", "nope").status == 64)
+    #expect(try await kiln.run("pause").status == 64)
+    #expect(try await kiln.run("submit", "T", "s", "notkeyvalue").status == 64)
+    let unreachable = try await kiln.run("jobs")
+    #expect(unreachable.status == 69)
+    #expect(unreachable.stderr.contains("unavailable"))
+  }
+
+  @Test("watch prints the snapshot and then changes, one JSON object per line")
+  func watch() async throws {
+    let harness = ServerHarness()
+    defer { harness.cleanUp() }
+    try await harness.serve { port, _ in
+      let process = Process()
+      process.executableURL = KilnCommand.executable
+      process.arguments = ["watch", "-o", "json"]
+      process.environment = ProcessInfo.processInfo.environment.merging(["KILN_ADDR": "127.0.0.1:\(port)"]) { $1 }
+      let out = Pipe()
+      process.standardOutput = out
+      try process.run()
+      defer { if process.isRunning { process.terminate() } }
+      let kiln = KilnCommand(port: port)
+      // The first line is the snapshot: after it, every change is live.
+      let reader = out.fileHandleForReading
+      let first = await withCheckedContinuation { continuation in
+        DispatchQueue.global().async {
+          var line = Data()
+          while let byte = try? reader.read(upToCount: 1), let character = byte.first, character != UInt8(ascii: "\n") {
+            line.append(character)
+          }
+          continuation.resume(returning: String(decoding: line, as: UTF8.self))
+        }
+      }
+      #expect(first.contains("\"kind\":\"SNAPSHOT\""))
+      let id = try await kiln.run("submit", "SNAPSHOT_BUILD", "s", "sleep_ms=0").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+      #expect(try await kiln.run("wait", id).status == 0)
+      try await Task.sleep(for: .milliseconds(300))
+      process.terminate()
+      process.waitUntilExit()
+      let lines = String(decoding: reader.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+      let kinds = lines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["kind"] as? String }
+      #expect(kinds.first == "CREATED")
+      #expect(kinds.last == "UPDATED")
+    }
+  }
+}
