@@ -126,52 +126,29 @@ extension KilnClient {
   public func perform(
     _ action: JobAction, _ id: String, _ expectedRevision: Int64? = nil, _ requestID: String? = nil
   ) async throws(KilnError) -> Job? {
+    // One request id for the logical call, reused by every retry.
     let requestID = requestID ?? Self.newRequestID()
-    let metadata = self.metadata
-    let options = callOptions()
-    let service = jobService
+    func request<R: JobOperationRequest>(_: R.Type) -> R {
+      var request = R()
+      request.id = id
+      request.requestID = requestID
+      if let expectedRevision { request.expectedRevision = expectedRevision }
+      return request
+    }
+    let (metadata, options, service) = (self.metadata, callOptions(), jobService)
     let job: Kiln_V1_Job? = try await call {
       switch action {
-      case .pause:
-        return try await service.pauseJob(
-          .with {
-            $0.id = id
-            $0.requestID = requestID
-            if let expectedRevision { $0.expectedRevision = expectedRevision }
-          }, metadata: metadata, options: options
-        ).job
-      case .resume:
-        return try await service.resumeJob(
-          .with {
-            $0.id = id
-            $0.requestID = requestID
-            if let expectedRevision { $0.expectedRevision = expectedRevision }
-          }, metadata: metadata, options: options
-        ).job
+      case .pause: try await service.pauseJob(request(Kiln_V1_PauseJobRequest.self), metadata: metadata, options: options).job
+      case .resume: try await service.resumeJob(request(Kiln_V1_ResumeJobRequest.self), metadata: metadata, options: options).job
       case .restart:
-        return try await service.restartJob(
-          .with {
-            $0.id = id
-            $0.requestID = requestID
-            if let expectedRevision { $0.expectedRevision = expectedRevision }
-          }, metadata: metadata, options: options
-        ).job
+        try await service.restartJob(request(Kiln_V1_RestartJobRequest.self), metadata: metadata, options: options).job
       case .discard:
-        return try await service.discardJob(
-          .with {
-            $0.id = id
-            $0.requestID = requestID
-            if let expectedRevision { $0.expectedRevision = expectedRevision }
-          }, metadata: metadata, options: options
-        ).job
+        try await service.discardJob(request(Kiln_V1_DiscardJobRequest.self), metadata: metadata, options: options).job
       case .delete:
-        _ = try await service.deleteJob(
-          .with {
-            $0.id = id
-            $0.requestID = requestID
-            if let expectedRevision { $0.expectedRevision = expectedRevision }
-          }, metadata: metadata, options: options)
-        return nil
+        try await {
+          _ = try await service.deleteJob(request(Kiln_V1_DeleteJobRequest.self), metadata: metadata, options: options)
+          return nil
+        }()
       }
     }
     return try job.map { (wire) throws(KilnError) in try Job(wire: wire) }
@@ -289,3 +266,16 @@ public struct JobSequence: AsyncSequence, Sendable {
     }
   }
 }
+
+/// The requests of the single-job operations, which share their fields.
+protocol JobOperationRequest: SwiftProtobuf.Message {
+  var id: String { get set }
+  var requestID: String { get set }
+  var expectedRevision: Int64 { get set }
+}
+
+extension Kiln_V1_PauseJobRequest: JobOperationRequest {}
+extension Kiln_V1_ResumeJobRequest: JobOperationRequest {}
+extension Kiln_V1_RestartJobRequest: JobOperationRequest {}
+extension Kiln_V1_DiscardJobRequest: JobOperationRequest {}
+extension Kiln_V1_DeleteJobRequest: JobOperationRequest {}

@@ -1,7 +1,10 @@
 import ArgumentParser
+import Foundation
 
-/// `kiln`: operate Kiln jobs from the command line. Every command is one-shot and
-/// scriptable; the interactive shell builds on the same commands.
+/// `kiln`: operate Kiln jobs from the command line.
+///
+/// `kiln COMMAND ...` runs one command; `kiln -c "CMD; CMD"` runs several; `kiln < FILE`
+/// runs a script (one command a line, `#` comments); `kiln` on a terminal opens a prompt.
 ///
 /// Exit status: 0 success; 64 usage error; 65 refused by the server (not found,
 /// invalid argument, not allowed in the job's status, conflict...); 69 the server
@@ -14,11 +17,32 @@ struct Kiln: AsyncParsableCommand {
     discussion: """
       Connects to $KILN_ADDR (host:port, default 127.0.0.1:7077), over TLS with --ca-file or \
       $KILN_CA_FILE. Output is an aligned table, or JSON with -o json (one object per line for \
-      streams). Exit status: 0 success, 64 usage error, 65 refused by the server, 69 server \
-      unreachable, 1 other errors.
+      streams). `kiln -c "pause ID; resume ID"` and `kiln < script.kiln` run several commands and \
+      stop at the first that fails. Exit status: 0 success, 64 usage error, 65 refused by the \
+      server, 69 server unreachable, 1 other errors.
       """,
     subcommands: [
       Submit.self, Jobs.self, Show.self, Pause.self, Resume.self, Restart.self, Discard.self, Delete.self,
       Wait.self, Watch.self, Log.self, Types.self,
     ])
+
+  @Option(name: .short, help: "Run these commands (separated by ';' or newlines) and exit.")
+  var command: String?
+
+  @Option(help: "The server's address as host:port, for every command run (sets $KILN_ADDR).")
+  var addr: String?
+
+  func run() async throws {
+    if let addr { setenv("KILN_ADDR", addr, 1) }
+    let session = CommandSession()
+    if let command {
+      try await session.runScript(command.split(whereSeparator: { $0 == ";" || $0 == "\n" }).map(String.init))
+    } else if !stdinIsTerminal {
+      var lines: [String] = []
+      while let line = readLine() { lines.append(line) }
+      try await session.runScript(lines)
+    } else {
+      await session.runPrompt()
+    }
+  }
 }

@@ -31,15 +31,15 @@ struct KilnCommand {
   ///
   /// The blocking reads and wait happen on a Dispatch thread: the server under test runs
   /// in this process, and blocking the concurrency pool would stall it.
-  func run(_ arguments: String...) async throws -> Result {
+  func run(_ arguments: String..., stdin: String? = nil) async throws -> Result {
     try await withCheckedThrowingContinuation { continuation in
       DispatchQueue.global().async {
-        continuation.resume(with: Swift.Result { try runBlocking(arguments) })
+        continuation.resume(with: Swift.Result { try runBlocking(arguments, stdin: stdin) })
       }
     }
   }
 
-  private func runBlocking(_ arguments: [String]) throws -> Result {
+  private func runBlocking(_ arguments: [String], stdin: String?) throws -> Result {
     let process = Process()
     process.executableURL = Self.executable
     process.arguments = arguments
@@ -50,8 +50,13 @@ struct KilnCommand {
     let err = Pipe()
     process.standardOutput = out
     process.standardError = err
-    process.standardInput = FileHandle.nullDevice
+    let input = Pipe()
+    process.standardInput = stdin == nil ? FileHandle.nullDevice : input
     try process.run()
+    if let stdin {
+      input.fileHandleForWriting.write(Data(stdin.utf8))
+      try input.fileHandleForWriting.close()
+    }
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
     let stderr = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
@@ -124,6 +129,32 @@ struct KilnCommandTests {
       #expect(mixed.status == 65, "a refused item makes the batch fail")
       #expect(mixed.stdout.split(separator: "\n").count == 3)
       #expect(try await kiln.run("job", heldID).status == 65, "deleted")
+    }
+  }
+
+  @Test("several commands with -c and from a script on stdin; the first failure stops them")
+  func scripts() async throws {
+    let harness = ServerHarness()
+    defer { harness.cleanUp() }
+    try await harness.serve { port, _ in
+      let kiln = KilnCommand(port: port)
+      let both = try await kiln.run("-c", "submit SNAPSHOT_BUILD 'my subject' --project a sleep_ms=0; jobs --project a -o json")
+      #expect(both.status == 0, "\(both.stderr)")
+      #expect(both.stdout.contains("\"subject\":\"my subject\""))
+
+      let script = """
+        # a comment, then a blank line
+
+        submit SNAPSHOT_BUILD scripted --project b sleep_ms=0
+        pause nope
+        submit SNAPSHOT_BUILD never --project b
+        """
+      let stopped = try await kiln.run(stdin: script)
+      #expect(stopped.status == 65, "the failing pause ends the script with its status")
+      #expect(stopped.stderr.contains("job nope not found"))
+      let listed = try await kiln.run("jobs", "--project", "b", "-o", "json")
+      #expect(listed.stdout.contains("scripted") && !listed.stdout.contains("never"))
+      #expect(try await kiln.run("-c", "frobnicate").status == 64)
     }
   }
 

@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+
+/// Runs command lines through the same parser as `kiln COMMAND ...`.
+struct CommandSession {
+  /// Runs lines in order and stops at the first that fails, exiting with its status.
+  func runScript(_ lines: [String]) async throws {
+    for line in lines {
+      let status = await run(line)
+      if status != 0 { throw ExitCode(status) }
+    }
+  }
+
+  /// A prompt that reads commands until `exit` or end of input; failures are shown and
+  /// the prompt carries on.
+  func runPrompt() async {
+    let address = ProcessInfo.processInfo.environment["KILN_ADDR"] ?? "127.0.0.1:7077"
+    print("kiln — connected to \(address) on each command. Type 'help', or 'exit' to leave.")
+    while true {
+      print("kiln \(address)> ", terminator: "")
+      fflush(nil)
+      guard let line = readLine() else {
+        print("")
+        return
+      }
+      if ["exit", "quit"].contains(line.trimmingCharacters(in: .whitespaces)) { return }
+      _ = await run(line)
+    }
+  }
+
+  /// Runs one line; returns its exit status (0 for blank lines and comments).
+  func run(_ line: String) async -> Int32 {
+    let words: [String]
+    do {
+      words = try Self.split(line)
+    } catch {
+      FileHandle.standardError.write(Data("kiln: \(error)\n".utf8))
+      return 64
+    }
+    guard let first = words.first, !first.hasPrefix("#") else { return 0 }
+    if first == "help" {
+      print(Kiln.helpMessage(for: words.count > 1 ? Self.subcommand(named: words[1]) ?? Kiln.self : Kiln.self))
+      return 0
+    }
+    do {
+      var command = try Kiln.parseAsRoot(words)
+      guard !(command is Kiln) else {
+        FileHandle.standardError.write(Data("kiln: give a command (try 'help')\n".utf8))
+        return 64
+      }
+      if var asyncCommand = command as? any AsyncParsableCommand {
+        try await asyncCommand.run()
+      } else {
+        try command.run()
+      }
+      return 0
+    } catch {
+      let code = Kiln.exitCode(for: error)
+      if code.rawValue != 0 {
+        let message = Kiln.message(for: error)
+        if !message.isEmpty { FileHandle.standardError.write(Data("\(message)\n".utf8)) }
+      } else {
+        // --help and the like print their text through the error.
+        print(Kiln.fullMessage(for: error))
+      }
+      return code.rawValue
+    }
+  }
+
+  static func subcommand(named name: String) -> (any ParsableCommand.Type)? {
+    Kiln.configuration.subcommands.first {
+      ($0.configuration.commandName ?? String(describing: $0).lowercased()) == name
+    }
+  }
+
+  /// Splits a line into words the way a shell does for quotes: `submit T "a b"` is three words.
+  static func split(_ line: String) throws -> [String] {
+    var words: [String] = []
+    var current = ""
+    var inWord = false
+    var quote: Character?
+    var escaped = false
+    for character in line {
+      if escaped {
+        current.append(character)
+        escaped = false
+      } else if character == "\\" && quote != "'" {
+        escaped = true
+        inWord = true
+      } else if let open = quote {
+        if character == open { quote = nil } else { current.append(character) }
+      } else if character == "\"" || character == "'" {
+        quote = character
+        inWord = true
+      } else if character == " " || character == "\t" {
+        if inWord { words.append(current) }
+        current = ""
+        inWord = false
+      } else {
+        current.append(character)
+        inWord = true
+      }
+    }
+    if quote != nil { throw ValidationError("unclosed quote in: \(line)") }
+    if inWord { words.append(current) }
+    return words
+  }
+}
