@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KilnClient
 
 /// Runs command lines through the same parser as `kiln COMMAND ...`.
 struct CommandSession {
@@ -11,21 +12,47 @@ struct CommandSession {
     }
   }
 
-  /// A prompt that reads commands until `exit` or end of input; failures are shown and
-  /// the prompt carries on.
+  /// The interactive prompt: line editing, history, completion; failures are shown and
+  /// the prompt carries on. Ctrl-C cancels the line being typed or the running command;
+  /// Ctrl-D or `exit` leaves.
   func runPrompt() async {
-    let address = ProcessInfo.processInfo.environment["KILN_ADDR"] ?? "127.0.0.1:7077"
-    print("kiln — connected to \(address) on each command. Type 'help', or 'exit' to leave.")
+    let environment = ProcessInfo.processInfo.environment
+    let configuration = (try? KilnClientConfiguration.fromEnvironment(environment)) ?? KilnClientConfiguration()
+    let terminal = Terminal()
+    let history = History(environment: environment)
+    let completer = ShellCompleter(configuration: configuration)
+    let editor = LineEditor(terminal: terminal, history: history) { await completer.candidates(before: $0) }
+    let interrupts = InterruptWatcher()
+    var project: String?
+    print("kiln: \(configuration.host):\(configuration.port). 'help' lists commands; Tab completes; Ctrl-D leaves.")
     while true {
-      print("kiln \(address)> ", terminator: "")
-      fflush(nil)
-      guard let line = readLine() else {
-        print("")
+      let prompt = "kiln \(configuration.host):\(configuration.port)\(project.map { " [\($0)]" } ?? "")> "
+      switch await editor.readLine(prompt: prompt) {
+      case .endOfInput:
         return
+      case .interrupted:
+        continue
+      case .line(let line):
+        history.add(line)
+        let words = (try? Self.split(line)) ?? []
+        if words.first == "exit" || words.first == "quit" { return }
+        if words.first == "use" {
+          project = words.count > 1 ? words[1] : nil
+          continue
+        }
+        let command = Self.withProject(project, line: line, words: words)
+        let status = await interrupts.running { await self.run(command) }
+        if status == nil { print("interrupted") }
       }
-      if ["exit", "quit"].contains(line.trimmingCharacters(in: .whitespaces)) { return }
-      _ = await run(line)
     }
+  }
+
+  /// Adds `--project P` (from `use P`) to the commands that take one, unless given.
+  static func withProject(_ project: String?, line: String, words: [String]) -> String {
+    guard let project, let command = words.first, ["jobs", "watch", "submit"].contains(command),
+      !words.contains("--project")
+    else { return line }
+    return line + " --project '\(project)'"
   }
 
   /// Runs one line; returns its exit status (0 for blank lines and comments).
