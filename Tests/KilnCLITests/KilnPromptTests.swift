@@ -33,6 +33,7 @@ final class PromptSession: Sendable {
     environment["KILN_ADDR"] = "127.0.0.1:\(port)"
     environment["KILN_HISTORY_FILE"] = historyFile
     environment["TERM"] = "xterm"
+    environment["NO_COLOR"] = nil
     process.environment = environment
     let handle = FileHandle(fileDescriptor: slave, closeOnDealloc: false)
     process.standardInput = handle
@@ -135,12 +136,24 @@ struct KilnPromptTests {
       session.type("y\r")
       #expect(await session.waitFor("DISCARDED", after: mark))
 
-      // Ctrl-C ends a running watch and the prompt carries on.
+      // On a terminal, watch is a live table with progress bars; Ctrl-C ends it and
+      // the prompt carries on.
       mark = session.mark
       session.type("watch\r")
-      #expect(await session.waitFor("SNAPSHOT at revision", after: mark))
+      #expect(await session.waitFor("kiln watch", after: mark))
+      #expect(await session.waitFor(String(running.prefix(8)), after: mark))
+      #expect(await session.waitFor("[--------------------] 0%", after: mark), "a progress bar")
       session.type("\u{03}")
       #expect(await session.waitFor("interrupted", after: mark))
+
+      // Statuses are coloured on a terminal (and not with --no-color).
+      mark = session.mark
+      session.type("jobs --status running\r")
+      #expect(await session.waitFor("\u{1B}[34mRUNNING", after: mark))
+      mark = session.mark
+      session.type("jobs --status running --no-color\r")
+      #expect(await session.waitFor("1 of 1 job(s)", after: mark))
+      #expect(!session.screen.dropFirst(mark).contains("\u{1B}[34m"))
       mark = session.mark
       session.type("job \(running)\r")
       #expect(await session.waitFor("RUNNING", after: mark))

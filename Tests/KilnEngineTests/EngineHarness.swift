@@ -40,6 +40,12 @@ struct EngineHarness {
       kill $! 2>/dev/null
       exit 0
       """)
+    try script("reporter.sh", """
+      #!/bin/sh
+      # Reports 40% and holds until $1/release exists.
+      echo "KILN_PROGRESS 40" >&$KILN_PROGRESS_FD
+      while [ ! -f "$1/release" ]; do sleep 0.05; done
+      """)
     try script("stubborn.sh", """
       #!/bin/sh
       # Ignores SIGTERM: only the SIGKILL after the grace period stops it.
@@ -77,6 +83,7 @@ struct EngineHarness {
         ], params: [dir]),
       JobType(name: "FAILING", steps: [exec("FAIL", "fail.sh", ["${dir}/failures"], retries: 2)], params: [dir]),
       JobType(name: "STUBBORN", steps: [exec("HOLD", "stubborn.sh", ["${dir}"])], params: [dir]),
+      JobType(name: "REPORTER", steps: [exec("REPORT", "reporter.sh", ["${dir}"])], params: [dir]),
       JobType(
         name: "SLEEPY",
         steps: [

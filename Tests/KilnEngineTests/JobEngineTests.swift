@@ -27,8 +27,24 @@ struct JobEngineTests {
       #expect(text.contains("to stderr"))
       #expect(log.complete)
       let events = try await store.events(after: 0, limit: 1000).filter { $0.job.id == job.id }
-      #expect(events.contains { $0.kind == .progress && $0.job.steps[0].progress == 50 })
       #expect(events.map(\.job.status).last == .finished)
+    }
+  }
+
+  @Test("progress written to KILN_PROGRESS_FD reaches the job as a progress event")
+  func progressChannel() async throws {
+    let harness = try EngineHarness()
+    defer { harness.cleanUp() }
+    let store = try SQLiteJobStore.inMemory()
+    let engine = try harness.makeEngine(store: store)
+    try await harness.running(engine) {
+      let job = try await harness.submit(engine, "REPORTER")
+      #expect(try await eventually { try await engine.job(id: job.id).steps[0].progress == 40 })
+      #expect(try await engine.job(id: job.id).progress == 40)
+      let events = try await store.events(after: 0, limit: 1000).filter { $0.job.id == job.id }
+      #expect(events.contains { $0.kind == .progress && $0.job.steps[0].progress == 40 })
+      try Data().write(to: harness.directory.appendingPathComponent("release"))
+      #expect(try await eventually { try await engine.job(id: job.id).status == .finished })
     }
   }
 
@@ -175,13 +191,17 @@ struct JobEngineTests {
       #expect(allDone)
       #expect(maxRunning <= 3)
       #expect(maxPerProject <= 2)
-      #expect(maxRunning >= 2, "the scheduler ran jobs side by side")
-      // The event log agrees: at no revision were more than 3 jobs running.
-      var running: Set<String> = []
+      // The event log agrees, at every revision: never more than 3 running, never more
+      // than 2 of one project; and jobs did run side by side.
+      var running: [String: String] = [:]
+      var mostAtOnce = 0
       for event in try await store.events(after: 0, limit: 10_000) {
-        if event.job.status == .running { running.insert(event.job.id) } else { running.remove(event.job.id) }
+        if event.job.status == .running { running[event.job.id] = event.job.project } else { running[event.job.id] = nil }
         #expect(running.count <= 3)
+        #expect(Dictionary(grouping: running.values, by: { $0 }).values.allSatisfy { $0.count <= 2 })
+        mostAtOnce = max(mostAtOnce, running.count)
       }
+      #expect(mostAtOnce >= 2, "the scheduler ran jobs side by side")
     }
   }
 

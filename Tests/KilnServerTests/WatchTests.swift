@@ -21,13 +21,16 @@ struct WatchTests {
     try await harness.run(maxRunning: 1) { jobs, _ in
       let a = try await jobs.submit(params: Self.long)
       let b = try await jobs.submit(params: Self.long)
+      let snapshotDone = LockedBox(false)
       let watch = Task {
         try await jobs.collect(.init()) { messages in
-          messages.contains { $0.kind == .updated && $0.job.status == .paused }
+          if messages.last?.kind == .snapshotEnd { snapshotDone.mutate { $0 = true } }
+          return messages.contains { $0.kind == .updated && $0.job.status == .paused }
         }
       }
-      // Let the watch take its snapshot, then change things.
-      try await Task.sleep(for: .milliseconds(300))
+      // Once the watch has its snapshot, change things.
+      let deadline = Date().addingTimeInterval(20)
+      while !snapshotDone.value && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
       let c = try await jobs.submit(params: Self.long)
       _ = try await jobs.pauseJob(.with { $0.id = c.id })
       let messages = try await watch.value

@@ -24,8 +24,22 @@ struct Watch: AsyncParsableCommand {
   @OptionGroup var filter: FilterOptions
   @Option(help: "Resume after this revision instead of starting with a snapshot.") var since: Int64?
   @Flag(help: "Include progress-only changes.") var progress = false
+  @Flag(help: "One line per change, even on a terminal (where the default is a live table).") var lines = false
 
   func run() async throws {
+    if global.output == .table && !lines && isatty(STDOUT_FILENO) == 1 {
+      let jobFilter = try filter.filter()
+      try await reporting {
+        try await global.connect { kiln in
+          var view = LiveJobTable(server: "\(kiln.configuration.host):\(kiln.configuration.port)")
+          for try await event in kiln.watchJobs(filter: jobFilter, includeProgress: true, since: since) {
+            view.apply(event)
+            view.drawIfDue()
+          }
+        }
+      }
+      return
+    }
     struct EventJSON: Encodable {
       var kind: String
       var revision: Int64

@@ -21,7 +21,8 @@ final class Terminal {
 
   deinit { restore() }
 
-  /// Keys arrive one by one, unechoed; Ctrl-C and Ctrl-D arrive as bytes.
+  /// Keys arrive one by one, unechoed; Ctrl-C and Ctrl-D arrive as bytes. Keys typed
+  /// ahead while a command ran are kept (TCSADRAIN, not TCSAFLUSH).
   func enterRawMode() {
     var raw = original
     raw.c_lflag &= ~tcflag_t(ECHO | ICANON | ISIG | IEXTEN)
@@ -30,14 +31,14 @@ final class Terminal {
       cc[Int(VMIN)] = 1
       cc[Int(VTIME)] = 0
     }
-    tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw)
+    tcsetattr(STDIN_FILENO, TCSADRAIN, &raw)
     isRaw = true
   }
 
   /// Back to the mode the terminal had when the shell started.
   func restore() {
     guard isRaw else { return }
-    tcsetattr(STDIN_FILENO, TCSAFLUSH, &original)
+    tcsetattr(STDIN_FILENO, TCSADRAIN, &original)
     isRaw = false
   }
 

@@ -19,8 +19,12 @@ struct GlobalOptions: ParsableArguments {
   @Option(name: [.short, .customLong("output")], help: "table or json.")
   var output: OutputFormat = .table
 
+  @Flag(name: .customLong("no-color"), help: "No colours (also: NO_COLOR set in the environment).")
+  var noColor = false
+
   /// Connects, runs `body`, and turns a failure into the documented exit status.
   func connect<R: Sendable>(_ body: (KilnClient) async throws -> R) async throws -> R {
+    if noColor { Style.disabled = true }
     var configuration = try KilnClientConfiguration.fromEnvironment(ProcessInfo.processInfo.environment)
     if let addr { (configuration.host, configuration.port) = try KilnClientConfiguration.parseAddress(addr) }
     if let caFile { configuration.tls = ClientTLS(caFile: caFile) }

@@ -1,16 +1,18 @@
 import Foundation
 import KilnClient
 
-/// Prints rows as columns aligned to their widest cell.
-func printTable(_ header: [String], _ rows: [[String]]) {
+/// Prints rows as columns aligned to their widest cell; `style` may decorate a padded
+/// cell (colours) without upsetting the alignment.
+func printTable(_ header: [String], _ rows: [[String]], style: ((_ row: Int, _ column: Int, _ cell: String) -> String)? = nil) {
   let all = [header] + rows
   var widths = Array(repeating: 0, count: header.count)
   for row in all {
     for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
   }
-  for row in all {
+  for (r, row) in all.enumerated() {
     let cells = row.enumerated().map { i, cell in
-      i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+      let padded = i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+      return r > 0 ? style?(r - 1, i, padded) ?? padded : padded
     }
     print(cells.joined(separator: "  "))
   }
@@ -104,7 +106,7 @@ func printJobs(_ jobs: [Job]) {
         $0.id, $0.project, $0.jobType, $0.subject, $0.status.rawValue, "\($0.progress)%",
         formatter.string(from: $0.createTime), formatDuration(milliseconds: $0.durationMillis),
       ]
-    })
+    }, style: { row, column, cell in column == 4 ? Style.status(jobs[row].status, cell) : cell })
 }
 
 /// One job in detail, with its steps.
