@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KilnClient
 
 /// `kiln`: operate Kiln jobs from the command line.
 ///
@@ -26,14 +27,13 @@ struct Kiln: AsyncParsableCommand {
       Wait.self, Watch.self, Log.self, Types.self,
     ])
 
-  @Option(name: .short, help: "Run these commands (separated by ';' or newlines) and exit.")
+  @Option(name: .short, help: ArgumentHelp("Run these commands (separated by ';' or newlines) and exit.", valueName: "commands"))
   var command: String?
 
-  @Option(help: "The server's address as host:port, for every command run (sets $KILN_ADDR).")
-  var addr: String?
+  @OptionGroup var connection: ConnectionFlags
 
   func run() async throws {
-    if let addr { setenv("KILN_ADDR", addr, 1) }
+    try connection.exportToEnvironment()
     let session = CommandSession()
     if let command {
       try await session.runScript(command.split(whereSeparator: { $0 == ";" || $0 == "\n" }).map(String.init))

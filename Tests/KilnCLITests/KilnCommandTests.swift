@@ -93,6 +93,8 @@ struct KilnCommandTests {
 
       let log = try await kiln.run("log", quickID, "BUILD_SNAPSHOT")
       #expect(log.status == 0 && log.stdout.contains("BUILD_SNAPSHOT: 100%"))
+      let followed = try await kiln.run("log", quickID, "1", "-f", "--host", "127.0.0.1", "--port", String(port))
+      #expect(followed.status == 0 && followed.stdout.contains("=== UPDATE_METADATA succeeded ==="))
 
       let held = try await kiln.run("submit", "INDEX_BUILD", "a", "--project", "sales", "sleep_ms=600000")
       let heldID = held.stdout.trimmingCharacters(in: .whitespacesAndNewlines)

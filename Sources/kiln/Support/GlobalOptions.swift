@@ -8,13 +8,51 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
   case json
 }
 
-/// The flags every command takes: where the server is, and how to print.
-struct GlobalOptions: ParsableArguments {
+/// Where the server is and how to reach it. Defaults come from `$KILN_ADDR`,
+/// `$KILN_TOKEN` and `$KILN_CA_FILE`.
+struct ConnectionFlags: ParsableArguments {
   @Option(help: "The server's address as host:port (default: $KILN_ADDR or 127.0.0.1:7077).")
   var addr: String?
 
+  @Option(help: "The server's host (overrides the host of --addr / $KILN_ADDR).")
+  var host: String?
+
+  @Option(help: "The server's port (overrides the port of --addr / $KILN_ADDR).")
+  var port: Int?
+
+  @Option(help: "A bearer token (default: $KILN_TOKEN); never written to the shell's history.")
+  var token: String?
+
   @Option(name: .customLong("ca-file"), help: "Connect over TLS, trusting this PEM CA (default: $KILN_CA_FILE).")
   var caFile: String?
+
+  func validate() throws {
+    if let port, !(1...65535).contains(port) { throw ValidationError("--port \(port): between 1 and 65535") }
+  }
+
+  /// The environment's configuration with these flags applied.
+  func configuration() throws -> KilnClientConfiguration {
+    var configuration = try KilnClientConfiguration.fromEnvironment(ProcessInfo.processInfo.environment)
+    if let addr { (configuration.host, configuration.port) = try KilnClientConfiguration.parseAddress(addr) }
+    if let host { configuration.host = host }
+    if let port { configuration.port = port }
+    if let token { configuration.token = token }
+    if let caFile { configuration.tls = ClientTLS(caFile: caFile) }
+    return configuration
+  }
+
+  /// Makes these flags the defaults of every command this process runs (`-c`, scripts, the prompt).
+  func exportToEnvironment() throws {
+    let configuration = try configuration()
+    setenv("KILN_ADDR", "\(configuration.host):\(configuration.port)", 1)
+    if let token { setenv("KILN_TOKEN", token, 1) }
+    if let caFile { setenv("KILN_CA_FILE", caFile, 1) }
+  }
+}
+
+/// The flags every command takes: where the server is, and how to print.
+struct GlobalOptions: ParsableArguments {
+  @OptionGroup var connection: ConnectionFlags
 
   @Option(name: [.short, .customLong("output")], help: "table or json.")
   var output: OutputFormat = .table
@@ -25,9 +63,7 @@ struct GlobalOptions: ParsableArguments {
   /// Connects, runs `body`, and turns a failure into the documented exit status.
   func connect<R: Sendable>(_ body: (KilnClient) async throws -> R) async throws -> R {
     if noColor { Style.disabled = true }
-    var configuration = try KilnClientConfiguration.fromEnvironment(ProcessInfo.processInfo.environment)
-    if let addr { (configuration.host, configuration.port) = try KilnClientConfiguration.parseAddress(addr) }
-    if let caFile { configuration.tls = ClientTLS(caFile: caFile) }
+    let configuration = try connection.configuration()
     do {
       return try await withKilnClient(configuration, body)
     } catch let error as KilnError {
