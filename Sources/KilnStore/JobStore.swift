@@ -84,6 +84,12 @@ public protocol JobStore: Sendable {
   /// Stores the answer to a request so that a repeat returns it.
   func storeResponse(_ response: Data, for key: IdempotencyKey, now: Date) async throws
 
+  /// Forgets the answers to requests made before `before`: a repeat of one of those
+  /// acts again. In small transactions, like event compaction.
+  ///
+  /// - Returns: How many answers were forgotten.
+  func expireResponses(before: Date, batchSize: Int) async throws -> Int
+
   /// The revision of the latest event (0 before the first).
   func currentRevision() async throws -> Int64
 

@@ -101,6 +101,18 @@ struct SQLiteJobStoreTests {
     #expect(error?.message.contains("request_id") == true)
   }
 
+  @Test("idempotency answers expire by age; a repeat after that acts again")
+  func expiringResponses() async throws {
+    let store = try SQLiteJobStore.inMemory()
+    let key = IdempotencyKey(id: "old", fingerprint: "A")
+    _ = try await store.insert(makeJob(), idempotency: key)
+    #expect(try await store.expireResponses(before: Date().addingTimeInterval(-60), batchSize: 10) == 0)
+    #expect(try await store.storedResponse(for: key) != nil)
+    #expect(try await store.expireResponses(before: Date().addingTimeInterval(60), batchSize: 10) == 1)
+    #expect(try await store.storedResponse(for: key) == nil)
+    #expect(try await store.insert(makeJob(), idempotency: key).replayed == false)
+  }
+
   @Test("claiming is FIFO within the global and per-project limits")
   func claimLimits() async throws {
     let store = try SQLiteJobStore.inMemory()

@@ -11,7 +11,5 @@ final class WakeSignal: Sendable {
 
   func wake() { continuation.yield() }
 
-  func finish() { continuation.finish() }
-
   var wakeUps: AsyncStream<Void> { stream }
 }

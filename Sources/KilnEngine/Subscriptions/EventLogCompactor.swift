@@ -6,7 +6,8 @@ public import ServiceLifecycle
 /// Keeps the event log to a window: the newest `keepEvents` events, none older than
 /// `keepFor`. Removes old events in small transactions so writers are never held up
 /// for long. A watch that asks for a revision compacted away is told so (OUT_OF_RANGE)
-/// and takes a fresh snapshot.
+/// and takes a fresh snapshot. Also forgets idempotency answers older than
+/// `keepRequestsFor` (a retry that late acts again, as with Stripe's 24 hours).
 public struct EventLogCompactor: Service {
   let store: any JobStore
   /// The most events kept.
@@ -15,14 +16,20 @@ public struct EventLogCompactor: Service {
   public let keepFor: Duration
   /// Time between two compactions.
   public let interval: Duration
+  /// How long the answer to a mutating request is kept for retries.
+  public let keepRequestsFor: Duration
   let logger: Logger
 
   /// Creates a compactor.
-  public init(store: any JobStore, keepEvents: Int, keepFor: Duration, interval: Duration, logger: Logger) {
+  public init(
+    store: any JobStore, keepEvents: Int, keepFor: Duration, interval: Duration,
+    keepRequestsFor: Duration = .seconds(24 * 3600), logger: Logger
+  ) {
     self.store = store
     self.keepEvents = keepEvents
     self.keepFor = keepFor
     self.interval = interval
+    self.keepRequestsFor = keepRequestsFor
     self.logger = logger
   }
 
@@ -30,11 +37,17 @@ public struct EventLogCompactor: Service {
   /// - Returns: How many events were removed.
   @discardableResult
   public func compact(now: Date = Date()) async throws -> Int {
-    let seconds = Double(keepFor.components.seconds) + Double(keepFor.components.attoseconds) / 1e18
     let removed = try await store.compactEvents(
-      keepLast: keepEvents, before: now.addingTimeInterval(-seconds), batchSize: 1000)
+      keepLast: keepEvents, before: now.addingTimeInterval(-Self.seconds(keepFor)), batchSize: 1000)
     if removed > 0 { logger.info("compacted the event log", metadata: ["removed": "\(removed)"]) }
+    let forgotten = try await store.expireResponses(
+      before: now.addingTimeInterval(-Self.seconds(keepRequestsFor)), batchSize: 1000)
+    if forgotten > 0 { logger.info("forgot old request answers", metadata: ["removed": "\(forgotten)"]) }
     return removed
+  }
+
+  private static func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
   }
 
   /// Compacts at every interval until graceful shutdown.

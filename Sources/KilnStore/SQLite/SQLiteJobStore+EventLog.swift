@@ -51,3 +51,21 @@ extension SQLiteJobStore {
     }
   }
 }
+
+extension SQLiteJobStore {
+  public func expireResponses(before: Date, batchSize: Int) async throws -> Int {
+    var removed = 0
+    while true {
+      let count = try await writer.write { db -> Int in
+        try db.execute(
+          sql: """
+            DELETE FROM request WHERE id IN
+              (SELECT id FROM request WHERE create_time < ? ORDER BY create_time LIMIT ?)
+            """, arguments: [JobCoding.millis(before), batchSize])
+        return db.changesCount
+      }
+      removed += count
+      if count < batchSize { return removed }
+    }
+  }
+}
