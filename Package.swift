@@ -49,6 +49,16 @@ let package = Package(
       ],
       swiftSettings: [.swiftLanguageMode(.v6)]
     ),
+    // The one mapping between domain values and wire values, shared by server and SDK.
+    .target(
+      name: "KilnWire",
+      dependencies: [
+        "KilnCore",
+        "KilnProto",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+      ],
+      swiftSettings: swiftSettings
+    ),
     // The store protocol and its SQLite implementation.
     .target(
       name: "KilnStore",
@@ -78,6 +88,7 @@ let package = Package(
         "KilnStore",
         "KilnEngine",
         "KilnProto",
+        "KilnWire",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -95,6 +106,7 @@ let package = Package(
       dependencies: [
         "KilnCore",
         "KilnProto",
+        "KilnWire",
         .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),

@@ -2,6 +2,7 @@ public import Foundation
 public import KilnCore
 import GRPCCore
 import KilnProto
+import KilnWire
 import SwiftProtobuf
 
 extension KilnClient {

@@ -1,5 +1,6 @@
 import GRPCCore
 import KilnCore
+import KilnWire
 
 extension KilnError {
   /// The Kiln error for whatever a call threw: a server's status with its message and
@@ -19,47 +20,6 @@ extension KilnError {
       return KilnError(code: .cancelled, message: "the call was cancelled")
     default:
       return KilnError(code: .unavailable, message: "cannot reach the server: \(error)")
-    }
-  }
-}
-
-extension KilnError.Code {
-  init(_ code: RPCError.Code) {
-    switch code {
-    case .invalidArgument: self = .invalidArgument
-    case .notFound: self = .notFound
-    case .alreadyExists: self = .alreadyExists
-    case .failedPrecondition: self = .failedPrecondition
-    case .aborted: self = .aborted
-    case .outOfRange: self = .outOfRange
-    case .permissionDenied: self = .permissionDenied
-    case .unauthenticated: self = .unauthenticated
-    case .resourceExhausted: self = .resourceExhausted
-    case .unavailable: self = .unavailable
-    case .deadlineExceeded: self = .deadlineExceeded
-    case .cancelled: self = .cancelled
-    default: self = .internalError
-    }
-  }
-}
-
-extension KilnError.Code {
-  /// The code for a numeric gRPC status, as batch results carry them.
-  init(grpcStatus: Int) {
-    switch grpcStatus {
-    case 1: self = .cancelled
-    case 3: self = .invalidArgument
-    case 4: self = .deadlineExceeded
-    case 5: self = .notFound
-    case 6: self = .alreadyExists
-    case 7: self = .permissionDenied
-    case 8: self = .resourceExhausted
-    case 9: self = .failedPrecondition
-    case 10: self = .aborted
-    case 11: self = .outOfRange
-    case 14: self = .unavailable
-    case 16: self = .unauthenticated
-    default: self = .internalError
     }
   }
 }

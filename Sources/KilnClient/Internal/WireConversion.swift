@@ -1,6 +1,7 @@
 import Foundation
 import KilnCore
 import KilnProto
+import KilnWire
 import SwiftProtobuf
 
 // Translation between the SDK's values and the wire messages. A value the server
@@ -9,39 +10,10 @@ import SwiftProtobuf
 
 extension JobStatus {
   init(wire: Kiln_V1_JobStatus) throws(KilnError) {
-    switch wire {
-    case .pending: self = .pending
-    case .running: self = .running
-    case .paused: self = .paused
-    case .error: self = .error
-    case .discarded: self = .discarded
-    case .finished: self = .finished
-    case .unspecified, .UNRECOGNIZED:
+    guard let status = wire.domain else {
       throw KilnError(code: .internalError, message: "the server sent an unknown job status \(wire.rawValue); upgrade the client")
     }
-  }
-
-  var wire: Kiln_V1_JobStatus {
-    switch self {
-    case .pending: .pending
-    case .running: .running
-    case .paused: .paused
-    case .error: .error
-    case .discarded: .discarded
-    case .finished: .finished
-    }
-  }
-}
-
-extension JobAction {
-  var wire: Kiln_V1_JobAction {
-    switch self {
-    case .pause: .pause
-    case .resume: .resume
-    case .restart: .restart
-    case .discard: .discard
-    case .delete: .delete
-    }
+    self = status
   }
 }
 

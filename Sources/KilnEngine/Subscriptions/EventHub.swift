@@ -120,9 +120,6 @@ public final class EventHub: Service, Sendable {
   /// How many watches are subscribed now.
   public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
 
-  /// The revision of the newest event the hub has read.
-  public var latestRevision: Int64 { state.withLock { $0.lastRead } }
-
   /// Starts a subscription to every event after the hub's latest revision.
   ///
   /// - Throws: ``KilnError`` (unavailable) once the hub has shut down.

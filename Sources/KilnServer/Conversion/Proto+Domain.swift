@@ -2,58 +2,29 @@ import Foundation
 import KilnCore
 import KilnEngine
 import KilnProto
+import KilnWire
 import SwiftProtobuf
 
 // Translation between the wire types (Kiln_V1_*) and the domain types. No rules here:
 // only shapes, and the field names for INVALID_ARGUMENT messages.
 
 extension Kiln_V1_JobStatus {
-  init(_ status: JobStatus) {
-    switch status {
-    case .pending: self = .pending
-    case .running: self = .running
-    case .paused: self = .paused
-    case .error: self = .error
-    case .discarded: self = .discarded
-    case .finished: self = .finished
-    }
-  }
-
+  /// The domain status; `unspecified` and unknown values are INVALID_ARGUMENT naming `field`.
   func domain(field: String) throws(KilnError) -> JobStatus {
-    switch self {
-    case .pending: return .pending
-    case .running: return .running
-    case .paused: return .paused
-    case .error: return .error
-    case .discarded: return .discarded
-    case .finished: return .finished
-    case .unspecified: throw .invalidArgument(field: field, "status is unspecified")
-    case .UNRECOGNIZED(let value): throw .invalidArgument(field: field, "unknown status \(value)")
+    guard let status = domain else {
+      throw .invalidArgument(field: field, self == .unspecified ? "status is unspecified" : "unknown status \(rawValue)")
     }
+    return status
   }
 }
 
 extension Kiln_V1_JobAction {
-  init(_ action: JobAction) {
-    switch action {
-    case .pause: self = .pause
-    case .resume: self = .resume
-    case .restart: self = .restart
-    case .discard: self = .discard
-    case .delete: self = .delete
-    }
-  }
-
+  /// The domain action; `unspecified` and unknown values are INVALID_ARGUMENT naming `field`.
   func domain(field: String) throws(KilnError) -> JobAction {
-    switch self {
-    case .pause: return .pause
-    case .resume: return .resume
-    case .restart: return .restart
-    case .discard: return .discard
-    case .delete: return .delete
-    case .unspecified: throw .invalidArgument(field: field, "action is unspecified")
-    case .UNRECOGNIZED(let value): throw .invalidArgument(field: field, "unknown action \(value)")
+    guard let action = domain else {
+      throw .invalidArgument(field: field, self == .unspecified ? "action is unspecified" : "unknown action \(rawValue)")
     }
+    return action
   }
 }
 
@@ -69,7 +40,7 @@ extension Kiln_V1_Step {
     id = step.id(jobID: jobID)
     name = step.name
     index = Int32(step.index)
-    status = Kiln_V1_JobStatus(step.status)
+    status = step.status.wire
     progress = Int32(step.progress)
     if let startTime = step.startTime { self.startTime = Google_Protobuf_Timestamp(date: startTime) }
     if let endTime = step.endTime { self.endTime = Google_Protobuf_Timestamp(date: endTime) }
@@ -87,7 +58,7 @@ extension Kiln_V1_Job {
     jobType = job.jobType
     subject = job.subject
     subjectVersion = job.subjectVersion
-    status = Kiln_V1_JobStatus(job.status)
+    status = job.status.wire
     progress = Int32(job.progress)
     steps = job.steps.map { Kiln_V1_Step($0, jobID: job.id, now: now) }
     submitter = job.submitter
@@ -101,7 +72,7 @@ extension Kiln_V1_Job {
     errorMessage = job.errorMessage ?? ""
     revision = job.revision
     params = job.params
-    allowedActions = job.allowedActions.map(Kiln_V1_JobAction.init)
+    allowedActions = job.allowedActions.map(\.wire)
   }
 }
 
@@ -182,7 +153,7 @@ extension Kiln_V1_BatchJobsResponse {
         if let job = item.job { $0.job = Kiln_V1_Job(job, now: now) }
         if let error = item.error {
           $0.error = Kiln_V1_BatchJobError.with {
-            $0.code = Int32(RPCErrorCodeNumber.of(error.code))
+            $0.code = Int32(error.code.grpcStatus)
             $0.message = error.message
           }
         }
@@ -190,27 +161,6 @@ extension Kiln_V1_BatchJobsResponse {
     }
     succeeded = Int32(outcome.succeeded)
     failed = Int32(outcome.failed)
-  }
-}
-
-/// The numeric gRPC status code of a Kiln error code, for messages that carry one.
-enum RPCErrorCodeNumber {
-  static func of(_ code: KilnError.Code) -> Int {
-    switch code {
-    case .invalidArgument: 3
-    case .notFound: 5
-    case .alreadyExists: 6
-    case .permissionDenied: 7
-    case .resourceExhausted: 8
-    case .failedPrecondition: 9
-    case .aborted: 10
-    case .outOfRange: 11
-    case .unavailable: 14
-    case .unauthenticated: 16
-    case .cancelled: 1
-    case .deadlineExceeded: 4
-    default: 13
-    }
   }
 }
 

@@ -1,27 +1,7 @@
 import GRPCCore
 import KilnCore
+import KilnWire
 import Logging
-
-extension RPCError.Code {
-  /// The gRPC status for a Kiln error code.
-  init(_ code: KilnError.Code) {
-    switch code {
-    case .invalidArgument: self = .invalidArgument
-    case .notFound: self = .notFound
-    case .alreadyExists: self = .alreadyExists
-    case .failedPrecondition: self = .failedPrecondition
-    case .aborted: self = .aborted
-    case .outOfRange: self = .outOfRange
-    case .permissionDenied: self = .permissionDenied
-    case .unauthenticated: self = .unauthenticated
-    case .resourceExhausted: self = .resourceExhausted
-    case .unavailable: self = .unavailable
-    case .deadlineExceeded: self = .deadlineExceeded
-    case .cancelled: self = .cancelled
-    default: self = .internalError
-    }
-  }
-}
 
 /// Runs a handler body and turns what it throws into the right gRPC status.
 ///
