@@ -56,6 +56,7 @@ let package = Package(
         "KilnCore",
         "KilnProto",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],
       swiftSettings: swiftSettings
     ),
@@ -77,6 +78,7 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "DequeModule", package: "swift-collections"),
+        .product(name: "Crypto", package: "swift-crypto"),
       ],
       swiftSettings: swiftSettings
     ),
@@ -144,7 +146,7 @@ let package = Package(
     .executableTarget(
       name: "kiln-bench",
       dependencies: [
-        "KilnServer", "KilnEngine", "KilnProto",
+        "KilnServer", "KilnEngine", "KilnProto", "KilnClient",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -176,7 +178,7 @@ let package = Package(
     .target(
       name: "KilnTestSupport",
       dependencies: [
-        "KilnServer", "KilnClient", "KilnProto",
+        "KilnServer", "KilnClient", "KilnProto", "KilnEngine",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "Logging", package: "swift-log"),
       ],

@@ -23,5 +23,5 @@ protoc --proto_path=Protos \
   --plugin=protoc-gen-grpc-swift="$PLUGIN_DIR/protoc-gen-grpc-swift-2" \
   --grpc-swift_opt=Visibility=Public,Server=true,Client=true --grpc-swift_out="$out" \
   --include_imports --descriptor_set_out=Protos/kiln.protoset \
-  $(cd Protos && find kiln -name '*.proto' | sort)
+  $(cd Protos && find kiln grpc -name '*.proto' | sort)
 echo "generated into $out"

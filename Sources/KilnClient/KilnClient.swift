@@ -24,10 +24,19 @@ public struct KilnClient: Sendable {
   public let configuration: KilnClientConfiguration
   /// The generated `kiln.v1.JobService` client, for what the typed API does not cover.
   public let jobService: Kiln_V1_JobService.Client<HTTP2ClientTransport.Posix>
+  /// The generated `kiln.v1.ProjectService` client.
+  public let projectService: Kiln_V1_ProjectService.Client<HTTP2ClientTransport.Posix>
+  /// The generated `kiln.v1.AccessService` client.
+  public let accessService: Kiln_V1_AccessService.Client<HTTP2ClientTransport.Posix>
+  /// The generated `grpc.health.v1.Health` client.
+  public let health: Grpc_Health_V1_Health.Client<HTTP2ClientTransport.Posix>
 
   init(grpcClient: GRPCClient<HTTP2ClientTransport.Posix>, configuration: KilnClientConfiguration) {
     self.configuration = configuration
     self.jobService = Kiln_V1_JobService.Client(wrapping: grpcClient)
+    self.projectService = Kiln_V1_ProjectService.Client(wrapping: grpcClient)
+    self.accessService = Kiln_V1_AccessService.Client(wrapping: grpcClient)
+    self.health = Grpc_Health_V1_Health.Client(wrapping: grpcClient)
   }
 
   /// Call options and metadata for one attempt of a call.
@@ -37,10 +46,30 @@ public struct KilnClient: Sendable {
     return options
   }
 
-  var metadata: Metadata {
-    var metadata = Metadata()
-    if let token = configuration.token { metadata.addString("Bearer \(token)", forKey: "authorization") }
-    return metadata
+  /// Metadata for one call; the token is added to every call by ``BearerTokenInterceptor``.
+  var metadata: Metadata { [:] }
+}
+
+/// Adds `authorization: Bearer <token>` to every call of a client, the generated
+/// service clients included. ``withKilnClient(_:_:)`` installs it when the configuration
+/// has a token; give it to `withGRPCClient` when using the generated clients directly.
+public struct BearerTokenInterceptor: ClientInterceptor {
+  let token: String
+
+  /// Creates the interceptor.
+  public init(token: String) {
+    self.token = token
+  }
+
+  public func intercept<Input: Sendable, Output: Sendable>(
+    request: StreamingClientRequest<Input>, context: ClientContext,
+    next: (StreamingClientRequest<Input>, ClientContext) async throws -> StreamingClientResponse<Output>
+  ) async throws -> StreamingClientResponse<Output> {
+    var request = request
+    if request.metadata[stringValues: "authorization"].first(where: { _ in true }) == nil {
+      request.metadata.addString("Bearer \(token)", forKey: "authorization")
+    }
+    return try await next(request, context)
   }
 }
 
@@ -72,17 +101,35 @@ public struct KilnClientConfiguration: Sendable {
     self.tls = tls
   }
 
-  /// Reads `KILN_ADDR` (`host:port`) and `KILN_TOKEN` from the environment, with the defaults for what is missing.
+  /// Reads `KILN_ADDR` (`host:port`), `KILN_TOKEN` (or `KILN_TOKEN_FILE`, a file holding
+  /// the token, such as kilnd's `admin.token`) and `KILN_CA_FILE` from the environment,
+  /// with the defaults for what is missing.
   ///
-  /// - Throws: ``KilnError`` (invalid argument) when `KILN_ADDR` is not `host:port`.
+  /// - Throws: ``KilnError`` (invalid argument) when `KILN_ADDR` is not `host:port` or
+  ///   `KILN_TOKEN_FILE` cannot be read.
   public static func fromEnvironment(_ environment: [String: String]) throws -> KilnClientConfiguration {
     var configuration = KilnClientConfiguration()
     if let address = environment["KILN_ADDR"], !address.isEmpty {
       (configuration.host, configuration.port) = try parseAddress(address)
     }
-    if let token = environment["KILN_TOKEN"], !token.isEmpty { configuration.token = token }
+    if let token = environment["KILN_TOKEN"], !token.isEmpty {
+      configuration.token = token
+    } else if let file = environment["KILN_TOKEN_FILE"], !file.isEmpty {
+      configuration.token = try readToken(file: file)
+    }
     if let caFile = environment["KILN_CA_FILE"], !caFile.isEmpty { configuration.tls = ClientTLS(caFile: caFile) }
     return configuration
+  }
+
+  /// The token in `file` (surrounding white space removed).
+  /// - Throws: ``KilnError`` (invalid argument) when the file cannot be read or is empty.
+  public static func readToken(file: String) throws(KilnError) -> String {
+    guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+      throw KilnError.invalidArgument(field: "token file", "cannot read \(file)")
+    }
+    let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard !token.isEmpty else { throw KilnError.invalidArgument(field: "token file", "\(file) is empty") }
+    return token
   }
 
   /// The gRPC target: IP literals are connected to as such (TLS must not send them as a
@@ -185,7 +232,8 @@ public func withKilnClient<Result: Sendable>(
 ) async throws -> Result {
   try await withGRPCClient(
     transport: .http2NIOPosix(
-      target: configuration.resolvableTarget, transportSecurity: configuration.tls?.transportSecurity ?? .plaintext)
+      target: configuration.resolvableTarget, transportSecurity: configuration.tls?.transportSecurity ?? .plaintext),
+    interceptors: configuration.token.map { [BearerTokenInterceptor(token: $0)] } ?? []
   ) { grpcClient in
     try await body(KilnClient(grpcClient: grpcClient, configuration: configuration))
   }

@@ -55,25 +55,28 @@ public final class JobEngine: Service, Sendable {
   ///
   /// - Parameters:
   ///   - submission: What to run.
-  ///   - submitter: Who asks.
+  ///   - caller: Who asks: an OPERATOR of the project or an ADMIN; recorded as the submitter.
   ///   - idempotency: Makes a repeated submission return the first job instead of a second one.
-  /// - Throws: ``KilnError`` (invalid argument) naming the field that is missing or wrong.
-  public func submit(_ submission: Submission, submitter: String, idempotency: IdempotencyKey? = nil) async throws
-    -> Job
+  /// - Throws: ``KilnError``: invalid argument naming the field that is missing or wrong;
+  ///   not found (the project does not exist, or the caller holds no role in it);
+  ///   permission denied (the caller only views the project).
+  public func submit(_ submission: Submission, caller: Caller = .system, idempotency: IdempotencyKey? = nil)
+    async throws -> Job
   {
-    try Validation.projectName(submission.project, field: "project")
+    try Names.checkProject(submission.project, field: "project")
+    try caller.checkOperate(submission.project, notFound: .projectNotFound(submission.project))
     guard !submission.jobType.isEmpty else { throw KilnError.invalidArgument(field: "job_type", "is empty") }
     guard let type = catalog.type(named: submission.jobType) else {
       let known = catalog.types.map(\.name).joined(separator: ", ")
       throw KilnError.invalidArgument(field: "job_type", "unknown job type \(submission.jobType); known: \(known)")
     }
-    try Validation.subjectName(submission.subject, field: "subject")
+    try Names.checkSubject(submission.subject, field: "subject")
     let params = try type.resolveParams(submission.params)
     let now = Date.kilnNow()
     let job = Job(
       id: UUID().uuidString.lowercased(), project: submission.project, jobType: type.name,
       subject: submission.subject, subjectVersion: 0, status: .pending, progress: 0,
-      steps: type.steps.enumerated().map { Step(name: $1.name, index: $0) }, submitter: submitter,
+      steps: type.steps.enumerated().map { Step(name: $1.name, index: $0) }, submitter: caller.name,
       createTime: now, updateTime: now, queuedTime: now, attempt: 1, params: params)
     let result = try await store.insert(job, idempotency: idempotency)
     guard let stored = result.job else { throw KilnError(code: .internalError, message: "submission lost") }
@@ -85,18 +88,18 @@ public final class JobEngine: Service, Sendable {
   }
 
   /// The job with this id.
-  /// - Throws: ``KilnError`` (not found).
-  public func job(id: String) async throws -> Job {
+  /// - Throws: ``KilnError`` (not found, also when the caller may not see its project).
+  public func job(id: String, caller: Caller = .system) async throws -> Job {
     guard !id.isEmpty else { throw KilnError.invalidArgument(field: "id", "is empty") }
-    guard let job = try await store.job(id: id) else { throw KilnError.jobNotFound(id) }
+    guard let job = try await store.job(id: id), caller.canView(job.project) else { throw KilnError.jobNotFound(id) }
     return job
   }
 
-  /// One page of the jobs that match `filter`.
-  public func listJobs(filter: JobFilter, order: JobOrder, pageSize: Int, after cursor: JobPageCursor?) async throws
-    -> JobPage
-  {
-    try await store.listJobs(filter: filter.normalized, order: order, limit: pageSize, after: cursor)
+  /// One page of the jobs that match `filter` among those the caller may see.
+  public func listJobs(
+    filter: JobFilter, order: JobOrder, pageSize: Int, after cursor: JobPageCursor?, caller: Caller = .system
+  ) async throws -> JobPage {
+    try await store.listJobs(filter: caller.scope(filter).normalized, order: order, limit: pageSize, after: cursor)
   }
 
   /// Applies an operator's action to one job, in one transaction.
@@ -107,16 +110,19 @@ public final class JobEngine: Service, Sendable {
   ///   - expectedRevision: If set, the action is refused with ``KilnError/Code/aborted``
   ///     unless the job is at exactly this revision.
   /// - Returns: The job after the action; `nil` after a delete.
-  /// - Throws: ``KilnError``: not found, failed precondition (the status does not allow
-  ///   the action), aborted (revision mismatch).
+  /// - Throws: ``KilnError``: not found (also when the caller may not see the job's
+  ///   project), permission denied (the caller only views it), failed precondition (the
+  ///   status does not allow the action), aborted (revision mismatch).
   @discardableResult
   public func perform(
-    _ action: JobAction, jobID: String, expectedRevision: Int64? = nil, idempotency: IdempotencyKey? = nil
+    _ action: JobAction, jobID: String, expectedRevision: Int64? = nil, idempotency: IdempotencyKey? = nil,
+    caller: Caller = .system
   ) async throws -> Job? {
     guard !jobID.isEmpty else { throw KilnError.invalidArgument(field: "id", "is empty") }
     let now = Date.kilnNow()
     let result = try await store.mutate(jobID: jobID, idempotency: idempotency, now: now) {
       (job: inout Job) throws(KilnError) -> JobChange in
+      try caller.checkOperate(job.project, notFound: .jobNotFound(job.id))
       if let expectedRevision, job.revision != expectedRevision {
         throw KilnError.revisionMismatch(jobID: job.id, expected: expectedRevision, actual: job.revision)
       }

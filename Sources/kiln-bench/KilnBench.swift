@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import KilnClient
 import KilnEngine
 import KilnProto
 import KilnServer
@@ -32,6 +33,7 @@ func withBenchServer<R: Sendable>(
   let app = try await KilnApplication(configuration: configuration, logger: logger)
   return try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { try await app.run() }
+    _ = try await app.access.createProject(name: "bench", description: "kiln-bench", caller: .system)
     let result = try await body(try await app.listeningPort, app)
     await app.shutdown()
     try await group.waitForAll()
@@ -39,13 +41,18 @@ func withBenchServer<R: Sendable>(
   }
 }
 
+/// The raw JobService client of kilnd at `port`, as the ADMIN whose token is in the
+/// data directory.
 func withJobsClient<R: Sendable>(
-  port: Int, window: Int? = nil, _ body: (Kiln_V1_JobService.Client<HTTP2ClientTransport.Posix>) async throws -> R
+  port: Int, dataDirectory: URL, window: Int? = nil,
+  _ body: (Kiln_V1_JobService.Client<HTTP2ClientTransport.Posix>) async throws -> R
 ) async throws -> R {
   var config = HTTP2ClientTransport.Posix.Config.defaults
   if let window { config.http2.targetWindowSize = window }
+  let token = try KilnClientConfiguration.readToken(file: dataDirectory.appendingPathComponent("admin.token").path)
   return try await withGRPCClient(
-    transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext, config: config)
+    transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext, config: config),
+    interceptors: [BearerTokenInterceptor(token: token)]
   ) { client in
     try await body(Kiln_V1_JobService.Client(wrapping: client))
   }
@@ -87,8 +94,8 @@ struct WatchLatency: AsyncParsableCommand {
   @Option(help: "Status changes to time.") var changes = 200
 
   func run() async throws {
-    try await withBenchServer { port, _ in
-      try await withJobsClient(port: port) { jobs in
+    try await withBenchServer { port, app in
+      try await withJobsClient(port: port, dataDirectory: app.configuration.dataDirectory) { jobs in
         let job = try await jobs.submitJob(.with {
           $0.project = "bench"
           $0.jobType = "INDEX_BUILD"
@@ -176,8 +183,13 @@ struct WatchMemory: AsyncParsableCommand {
     print(String(format: "  kilnd RSS at start: %.1f MB", residentMegabytes(pid: pid)))
     let released = Flag()
     let outcomes = Outcomes()
-    try await withJobsClient(port: port, window: 65535) { stalledClient in
-      try await withJobsClient(port: port) { client in
+    try await withKilnClient(
+      KilnClientConfiguration(
+        port: port,
+        token: try KilnClientConfiguration.readToken(file: directory.appendingPathComponent("admin.token").path))
+    ) { kiln in _ = try await kiln.createProject("bench") }
+    try await withJobsClient(port: port, dataDirectory: directory, window: 65535) { stalledClient in
+      try await withJobsClient(port: port, dataDirectory: directory) { client in
         try await withThrowingTaskGroup(of: Void.self) { group in
           for _ in 0..<stalled {
             group.addTask {

@@ -50,6 +50,11 @@ struct Kilnd: AsyncParsableCommand {
   @Option(name: .customLong("tls-client-ca"), help: "PEM CA file: require client certificates it signed (mutual TLS).")
   var tlsClientCA: String?
 
+  @Flag(
+    name: .customLong("insecure-no-auth"),
+    help: "Accept calls without a token, each as an anonymous ADMIN. Only for a machine nobody else can reach.")
+  var insecureNoAuth = false
+
   @Option(help: "Seconds of silence after which a watch sends a heartbeat.")
   var heartbeat = 5.0
 
@@ -107,6 +112,7 @@ struct Kilnd: AsyncParsableCommand {
     if let tlsCertificate, let tlsKey {
       configuration.tls = ServerTLS(certificateChainPath: tlsCertificate, privateKeyPath: tlsKey, clientCAPath: tlsClientCA)
     }
+    configuration.requiresAuthentication = !insecureNoAuth
     configuration.heartbeatInterval = .milliseconds(Int64(heartbeat * 1000))
     configuration.watchWindow = watchWindow
     configuration.eventRetentionCount = eventRetention

@@ -6,6 +6,17 @@ import Testing
 /// Runs the built `kiln` binary as a user would, against a real server.
 struct KilnCommand {
   let port: Int
+  /// The token the command sends (KILN_TOKEN); none when `nil`.
+  var token: String?
+
+  /// The environment a command runs in: the server's address and the token.
+  var environment: [String: String] {
+    var environment = ProcessInfo.processInfo.environment
+    environment["KILN_ADDR"] = "127.0.0.1:\(port)"
+    environment["KILN_TOKEN"] = token
+    environment["KILN_TOKEN_FILE"] = nil
+    return environment
+  }
 
   /// The `kiln` executable built next to this test bundle.
   static let executable: URL = {
@@ -43,8 +54,6 @@ struct KilnCommand {
     let process = Process()
     process.executableURL = Self.executable
     process.arguments = arguments
-    var environment = ProcessInfo.processInfo.environment
-    environment["KILN_ADDR"] = "127.0.0.1:\(port)"
     process.environment = environment
     let out = Pipe()
     let err = Pipe()
@@ -73,7 +82,7 @@ struct KilnCommandTests {
     let harness = ServerHarness()
     defer { harness.cleanUp() }
     try await harness.serve(configure: { $0.maxRunningJobs = 1 }) { port, _ in
-      let kiln = KilnCommand(port: port)
+      let kiln = KilnCommand(port: port, token: try harness.adminToken)
 
       let types = try await kiln.run("types")
       #expect(types.status == 0)
@@ -139,7 +148,7 @@ struct KilnCommandTests {
     let harness = ServerHarness()
     defer { harness.cleanUp() }
     try await harness.serve { port, _ in
-      let kiln = KilnCommand(port: port)
+      let kiln = KilnCommand(port: port, token: try harness.adminToken)
       let both = try await kiln.run("-c", "submit SNAPSHOT_BUILD 'my subject' --project a sleep_ms=0; jobs --project a -o json")
       #expect(both.status == 0, "\(both.stderr)")
       #expect(both.stdout.contains("\"subject\":\"my subject\""))
@@ -179,12 +188,12 @@ struct KilnCommandTests {
       let process = Process()
       process.executableURL = KilnCommand.executable
       process.arguments = ["watch", "-o", "json"]
-      process.environment = ProcessInfo.processInfo.environment.merging(["KILN_ADDR": "127.0.0.1:\(port)"]) { $1 }
+      process.environment = KilnCommand(port: port, token: try harness.adminToken).environment
       let out = Pipe()
       process.standardOutput = out
       try process.run()
       defer { if process.isRunning { process.terminate() } }
-      let kiln = KilnCommand(port: port)
+      let kiln = KilnCommand(port: port, token: try harness.adminToken)
       // The first line is the snapshot: after it, every change is live.
       let reader = out.fileHandleForReading
       let first = await withCheckedContinuation { continuation in

@@ -14,7 +14,7 @@ final class PromptSession: Sendable {
   private let process: Process
   private let output = Mutex<String>("")
 
-  init(port: Int, historyFile: String) throws {
+  init(port: Int, token: String, historyFile: String) throws {
     master = c_posix_openpt(O_RDWR | O_NOCTTY)
     guard master >= 0, c_grantpt(master) == 0, c_unlockpt(master) == 0, let name = c_ptsname(master) else {
       throw CocoaError(.fileNoSuchFile)
@@ -29,8 +29,7 @@ final class PromptSession: Sendable {
     // Ctrl-C reaches it as SIGINT while a command runs, as in a real terminal.
     process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
     process.arguments = ["-c", KilnCommand.executable.path]
-    var environment = ProcessInfo.processInfo.environment
-    environment["KILN_ADDR"] = "127.0.0.1:\(port)"
+    var environment = KilnCommand(port: port, token: token).environment
     environment["KILN_HISTORY_FILE"] = historyFile
     environment["TERM"] = "xterm"
     environment["NO_COLOR"] = nil
@@ -92,14 +91,14 @@ struct KilnPromptTests {
     let historyFile = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-history-\(UUID().uuidString)").path
     defer { try? FileManager.default.removeItem(atPath: historyFile) }
     try await harness.serve(configure: { $0.maxRunningJobs = 1 }) { port, _ in
-      let kiln = KilnCommand(port: port)
+      let kiln = KilnCommand(port: port, token: try harness.adminToken)
       let running = try await kiln.run("submit", "INDEX_BUILD", "held", "sleep_ms=600000").stdout
         .trimmingCharacters(in: .whitespacesAndNewlines)
       let queued = try await kiln.run("submit", "INDEX_BUILD", "queued", "sleep_ms=600000").stdout
         .trimmingCharacters(in: .whitespacesAndNewlines)
       #expect(try await kiln.run("pause", queued).status == 0)
 
-      let session = try PromptSession(port: port, historyFile: historyFile)
+      let session = try PromptSession(port: port, token: try harness.adminToken, historyFile: historyFile)
       #expect(await session.waitFor("> "))
 
       // A command completed from its first letters, then run.

@@ -134,7 +134,7 @@ struct KilnClientTests {
     defer { harness.cleanUp() }
     let port = try ServerHarness.stablePort()
     let watcher = KilnClientConfiguration(
-      host: "127.0.0.1", port: port, retry: RetryPolicy(initialBackoff: .milliseconds(50), maxBackoff: .milliseconds(200)))
+      host: "127.0.0.1", port: port, token: try await harness.bootstrap(), retry: RetryPolicy(initialBackoff: .milliseconds(50), maxBackoff: .milliseconds(200)))
     try await withKilnClient(watcher) { watching in
       var iterator = watching.watchJobs(includeProgress: true).makeAsyncIterator()
       var revisions: [Int64] = []

@@ -57,7 +57,8 @@ struct TLSTests {
     try await harness.serve(configure: {
       $0.tls = ServerTLS(certificateChainPath: certificates.certificateFile, privateKeyPath: certificates.keyFile)
     }) { port, _ in
-      let secure = KilnClientConfiguration(host: "127.0.0.1", port: port, tls: ClientTLS(caFile: certificates.caFile))
+      let secure = KilnClientConfiguration(
+        host: "127.0.0.1", port: port, token: try harness.adminToken, tls: ClientTLS(caFile: certificates.caFile))
       let job = try await withKilnClient(secure) { kiln in
         try await kiln.submitJob(project: "p", type: "INDEX_BUILD", subject: "over-tls", params: ["sleep_ms": "0"])
       }

@@ -127,7 +127,7 @@ struct EngineHarness {
   {
     var all = params
     if type != "SLEEPY" { all["dir"] = directory.path }
-    return try await engine.submit(.init(project: project, jobType: type, subject: "s", params: all), submitter: "t")
+    return try await engine.submit(.init(project: project, jobType: type, subject: "s", params: all), caller: Caller(name: "t", isAdmin: true))
   }
 
   func lines(_ name: String) -> [String] {
@@ -159,4 +159,13 @@ func isAlive(_ pid: pid_t) -> Bool {
   guard let close = stat.lastIndex(of: ")") else { return false }
   let state = stat[stat.index(close, offsetBy: 2)]
   return state != "Z" && state != "X"
+}
+
+/// A store (in memory, or the file at `path`) with the projects the tests use.
+func testStore(path: String? = nil) async throws -> SQLiteJobStore {
+  let store = try path.map { try SQLiteJobStore(path: $0) } ?? SQLiteJobStore.inMemory()
+  for name in ["p", "p1", "p2", "p3", "a", "b", "alpha", "beta", "sales", "ops"] where try await store.project(named: name) == nil {
+    try await store.createProject(Project(name: name, description: "", createTime: Date(), creator: "test"))
+  }
+  return store
 }

@@ -10,7 +10,7 @@ struct JobEngineTests {
   func runsToFinished() async throws {
     let harness = try EngineHarness()
     defer { harness.cleanUp() }
-    let store = try SQLiteJobStore.inMemory()
+    let store = try await testStore()
     let engine = try harness.makeEngine(store: store)
     try await harness.running(engine) {
       let job = try await harness.submit(engine, "QUICK")
@@ -35,7 +35,7 @@ struct JobEngineTests {
   func progressChannel() async throws {
     let harness = try EngineHarness()
     defer { harness.cleanUp() }
-    let store = try SQLiteJobStore.inMemory()
+    let store = try await testStore()
     let engine = try harness.makeEngine(store: store)
     try await harness.running(engine) {
       let job = try await harness.submit(engine, "REPORTER")
@@ -52,7 +52,7 @@ struct JobEngineTests {
   func failsAfterRetries() async throws {
     let harness = try EngineHarness()
     defer { harness.cleanUp() }
-    let engine = try harness.makeEngine(store: try SQLiteJobStore.inMemory())
+    let engine = try harness.makeEngine(store: try await testStore())
     try await harness.running(engine) {
       let job = try await harness.submit(engine, "FAILING")
       #expect(try await eventually { try await engine.job(id: job.id).status == .error })
@@ -70,7 +70,7 @@ struct JobEngineTests {
   func pauseAndResume() async throws {
     let harness = try EngineHarness()
     defer { harness.cleanUp() }
-    let engine = try harness.makeEngine(store: try SQLiteJobStore.inMemory())
+    let engine = try harness.makeEngine(store: try await testStore())
     try await harness.running(engine) {
       let job = try await harness.submit(engine, "PIPE")
       #expect(await eventually { harness.pid("leader.pid") != nil && harness.pid("child.pid") != nil })
@@ -100,7 +100,7 @@ struct JobEngineTests {
   func killAfterGrace() async throws {
     let harness = try EngineHarness()
     defer { harness.cleanUp() }
-    let engine = try harness.makeEngine(store: try SQLiteJobStore.inMemory())
+    let engine = try harness.makeEngine(store: try await testStore())
     try await harness.running(engine) {
       let job = try await harness.submit(engine, "STUBBORN")
       #expect(await eventually { harness.pid("stubborn.pid") != nil })
@@ -115,7 +115,7 @@ struct JobEngineTests {
   func restart() async throws {
     let harness = try EngineHarness()
     defer { harness.cleanUp() }
-    let engine = try harness.makeEngine(store: try SQLiteJobStore.inMemory())
+    let engine = try harness.makeEngine(store: try await testStore())
     try await harness.running(engine) {
       let job = try await harness.submit(engine, "PIPE")
       #expect(await eventually { harness.pid("leader.pid") != nil })
@@ -144,7 +144,7 @@ struct JobEngineTests {
   func discardAndDelete() async throws {
     let harness = try EngineHarness()
     defer { harness.cleanUp() }
-    let engine = try harness.makeEngine(store: try SQLiteJobStore.inMemory())
+    let engine = try harness.makeEngine(store: try await testStore())
     try await harness.running(engine) {
       let job = try await harness.submit(engine, "PIPE")
       #expect(await eventually { harness.pid("leader.pid") != nil })
@@ -169,7 +169,7 @@ struct JobEngineTests {
   func concurrencyLimits() async throws {
     let harness = try EngineHarness()
     defer { harness.cleanUp() }
-    let store = try SQLiteJobStore.inMemory()
+    let store = try await testStore()
     let engine = try harness.makeEngine(store: store, maxRunning: 3, perProject: 2)
     try await harness.running(engine) {
       var ids: [String] = []
@@ -213,14 +213,14 @@ struct JobEngineTests {
     var jobID = ""
     do {
       // First life: the job gets past its first step, into the long one.
-      let engine = try harness.makeEngine(store: try SQLiteJobStore(path: path))
+      let engine = try harness.makeEngine(store: try await testStore(path: path))
       try await harness.running(engine) {
         jobID = try await harness.submit(engine, "PIPE").id
         #expect(await eventually { harness.pid("leader.pid") != nil })
       }
     }
     // The shutdown requeued it; a crash would have left it RUNNING: make it so.
-    let store = try SQLiteJobStore(path: path)
+    let store = try await testStore(path: path)
     _ = try await store.mutate(jobID: jobID, idempotency: nil, now: .kilnNow()) { (job: inout Job) throws(KilnError) in
       job.move(to: .running, at: .kilnNow())
       job.steps[1].status = .running
@@ -244,7 +244,7 @@ struct JobEngineTests {
   func shutdownRequeues() async throws {
     let harness = try EngineHarness()
     defer { harness.cleanUp() }
-    let store = try SQLiteJobStore.inMemory()
+    let store = try await testStore()
     let engine = try harness.makeEngine(store: store)
     var jobID = ""
     try await harness.running(engine) {
@@ -262,7 +262,7 @@ struct JobEngineTests {
   func sleepFailures() async throws {
     let harness = try EngineHarness()
     defer { harness.cleanUp() }
-    let engine = try harness.makeEngine(store: try SQLiteJobStore.inMemory())
+    let engine = try harness.makeEngine(store: try await testStore())
     try await harness.running(engine) {
       let fails = try await harness.submit(engine, "SLEEPY", params: ["sleep_ms": "20", "fail_step": "NAP"])
       let recovers = try await harness.submit(
@@ -278,7 +278,7 @@ struct JobEngineTests {
   func submissionErrors() async throws {
     let harness = try EngineHarness()
     defer { harness.cleanUp() }
-    let store = try SQLiteJobStore.inMemory()
+    let store = try await testStore()
     let engine = try harness.makeEngine(store: store)
     let cases: [(JobEngine.Submission, String)] = [
       (.init(project: "", jobType: "QUICK", subject: "s", params: ["dir": "/tmp"]), "project"),
@@ -288,7 +288,7 @@ struct JobEngineTests {
       (.init(project: "p", jobType: "QUICK", subject: "s"), "params.dir"),
     ]
     for (submission, field) in cases {
-      let error = await #expect(throws: KilnError.self) { try await engine.submit(submission, submitter: "t") }
+      let error = await #expect(throws: KilnError.self) { try await engine.submit(submission) }
       #expect(error?.code == .invalidArgument)
       #expect(error?.message.hasPrefix(field) == true, "\(String(describing: error))")
     }

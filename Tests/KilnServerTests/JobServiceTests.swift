@@ -18,7 +18,7 @@ struct JobServiceTests {
       let job = try await jobs.submit(params: ["sleep_ms": "20", "owner": "ana"])
       #expect(job.status == .pending)
       #expect(job.project == "p1" && job.jobType == "INDEX_BUILD" && job.subject == "sales")
-      #expect(job.submitter == "anonymous")
+      #expect(job.submitter == "admin")
       #expect(job.attempt == 1)
       #expect(job.params["owner"] == "ana")
       #expect(job.steps.map(\.name) == ["DETECT_RESOURCE", "LOAD_DATA", "BUILD_INDEX", "UPDATE_METADATA"])

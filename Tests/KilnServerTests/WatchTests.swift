@@ -225,7 +225,8 @@ struct WatchTests {
       var config = HTTP2ClientTransport.Posix.Config.defaults
       config.http2.targetWindowSize = 65535
       try await withGRPCClient(
-        transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext, config: config)
+        transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext, config: config),
+        interceptors: [BearerTokenInterceptor(token: try harness.adminToken)]
       ) { client in
         let stalled = Kiln_V1_JobService.Client(wrapping: client)
         let release = AsyncStream.makeStream(of: Void.self)
@@ -306,10 +307,17 @@ struct WatchTests {
     try FileManager.default.createDirectory(at: scripts, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: scripts) }
     let script = scripts.appendingPathComponent("talk.sh")
+    let release = scripts.appendingPathComponent("release")
+    // Ten lines, then a wait for the test to have read some, then ten more: the log is
+    // followed while it grows, whatever the machine's load.
     try """
       #!/bin/sh
       i=1
-      while [ $i -le 20 ]; do echo "line $i"; i=$((i + 1)); sleep 0.03; done
+      while [ $i -le 20 ]; do
+        echo "line $i"
+        if [ $i -eq 10 ]; then while [ ! -f "\(release.path)" ]; do sleep 0.02; done; fi
+        i=$((i + 1))
+      done
       """.write(to: script, atomically: true, encoding: .utf8)
     try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
     let catalog = try JobTypeCatalog(types: [
@@ -329,6 +337,9 @@ struct WatchTests {
         for try await chunk in response.messages {
           data.append(chunk.data)
           offsets.append(chunk.nextOffset)
+          if String(decoding: data, as: UTF8.self).contains("line 10\n") {
+            FileManager.default.createFile(atPath: release.path, contents: Data())
+          }
         }
         return (String(decoding: data, as: UTF8.self), offsets)
       }

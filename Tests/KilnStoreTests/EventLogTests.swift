@@ -7,7 +7,7 @@ import Testing
 struct EventLogTests {
   @Test("compaction keeps the newest events by count and by age, and records how far it went")
   func compaction() async throws {
-    let store = try SQLiteJobStore.inMemory()
+    let store = try await testStore()
     for i in 0..<25 { _ = try await store.insert(makeJob(subject: "s\(i)"), idempotency: nil) }
     #expect(try await store.compactedThrough() == 0)
     let removed = try await store.compactEvents(keepLast: 10, before: .distantPast, batchSize: 4)
@@ -26,7 +26,7 @@ struct EventLogTests {
 
   @Test("a snapshot is the matching jobs with the revision they are consistent at")
   func snapshot() async throws {
-    let store = try SQLiteJobStore.inMemory()
+    let store = try await testStore()
     let a = try #require(try await store.insert(makeJob(project: "a"), idempotency: nil).job)
     _ = try await store.insert(makeJob(project: "b"), idempotency: nil)
     let (revision, jobs) = try await store.snapshot(filter: JobFilter(projects: ["a"]))
@@ -39,7 +39,7 @@ struct EventLogTests {
 
   @Test("every commit is announced with the latest revision, and events carry the previous status")
   func notifications() async throws {
-    let store = try SQLiteJobStore.inMemory()
+    let store = try await testStore()
     let commits = store.commitNotifications()
     let job = try #require(try await store.insert(makeJob(), idempotency: nil).job)
     var iterator = commits.makeAsyncIterator()

@@ -7,7 +7,7 @@ import Testing
 struct JobListingTests {
   /// A store with jobs across projects, statuses, types and subjects, created a second apart.
   func seededStore(count: Int = 60) async throws -> (SQLiteJobStore, [Job]) {
-    let store = try SQLiteJobStore.inMemory()
+    let store = try await testStore()
     let base = Date(timeIntervalSince1970: 1_700_000_000)
     var jobs: [Job] = []
     for i in 0..<count {

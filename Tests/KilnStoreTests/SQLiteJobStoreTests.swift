@@ -28,20 +28,20 @@ struct SQLiteJobStoreTests {
     let path = directory.appendingPathComponent("kiln.sqlite").path
     let job = makeJob()
     do {
-      let store = try SQLiteJobStore(path: path)
-      #expect(try await store.appliedMigrations() == ["v1-jobs-events-requests"])
+      let store = try await testStore(path: path)
+      #expect(try await store.appliedMigrations() == ["v1-jobs-events-requests", "v2-projects-users-tokens-audit"])
       _ = try await store.insert(job, idempotency: nil)
       // WAL mode: writes go to the write-ahead log while the database is open.
       #expect(FileManager.default.fileExists(atPath: path + "-wal"))
     }
-    let reopened = try SQLiteJobStore(path: path)
+    let reopened = try await testStore(path: path)
     #expect(try await reopened.job(id: job.id)?.id == job.id)
     #expect(try await reopened.currentRevision() == 1)
   }
 
   @Test("a mutation that throws leaves no trace: no change, no event")
   func atomicTransition() async throws {
-    let store = try SQLiteJobStore.inMemory()
+    let store = try await testStore()
     let job = try #require(try await store.insert(makeJob(), idempotency: nil).job)
     let revision = try await store.currentRevision()
     await #expect(throws: KilnError.self) {
@@ -59,7 +59,7 @@ struct SQLiteJobStoreTests {
 
   @Test("revisions strictly increase across jobs, and each event carries the job as written")
   func revisionsIncrease() async throws {
-    let store = try SQLiteJobStore.inMemory()
+    let store = try await testStore()
     var ids: [String] = []
     for i in 0..<5 { ids.append(try #require(try await store.insert(makeJob(subject: "s\(i)"), idempotency: nil).job).id) }
     for id in ids {
@@ -87,7 +87,7 @@ struct SQLiteJobStoreTests {
 
   @Test("the same request id returns the first answer; with other content it is refused")
   func idempotency() async throws {
-    let store = try SQLiteJobStore.inMemory()
+    let store = try await testStore()
     let key = IdempotencyKey(id: "req-1", fingerprint: "A")
     let first = try await store.insert(makeJob(), idempotency: key)
     let second = try await store.insert(makeJob(), idempotency: key)
@@ -103,7 +103,7 @@ struct SQLiteJobStoreTests {
 
   @Test("idempotency answers expire by age; a repeat after that acts again")
   func expiringResponses() async throws {
-    let store = try SQLiteJobStore.inMemory()
+    let store = try await testStore()
     let key = IdempotencyKey(id: "old", fingerprint: "A")
     _ = try await store.insert(makeJob(), idempotency: key)
     #expect(try await store.expireResponses(before: Date().addingTimeInterval(-60), batchSize: 10) == 0)
@@ -115,7 +115,7 @@ struct SQLiteJobStoreTests {
 
   @Test("claiming is FIFO within the global and per-project limits")
   func claimLimits() async throws {
-    let store = try SQLiteJobStore.inMemory()
+    let store = try await testStore()
     let base = Date.kilnNow()
     var ids: [String] = []
     for (i, project) in ["a", "a", "a", "b", "c"].enumerated() {

@@ -3,6 +3,7 @@ import GRPCCore
 public import KilnClient
 import KilnProto
 public import KilnServer
+import KilnEngine
 import Logging
 
 /// A real `kilnd` (the same ``KilnApplication`` the executable builds) on 127.0.0.1 with
@@ -24,7 +25,38 @@ public struct ServerHarness: Sendable {
       progressInterval: .milliseconds(50), handlesSignals: false)
   }
 
-  /// Starts the server, runs `body` with a client, then shuts the server down gracefully.
+  /// The projects every harness server has, created by its first ADMIN.
+  public static let projects = ["p", "p1", "p2", "a", "b", "alpha", "beta", "sales", "ops", "bench"]
+
+  /// The first ADMIN's token, once the server has started.
+  public var adminToken: String {
+    get throws { try KilnClientConfiguration.readToken(file: dataDirectory.appendingPathComponent("admin.token").path) }
+  }
+
+  /// A client configuration for `port` with the first ADMIN's token.
+  public func adminConfiguration(port: Int) throws -> KilnClientConfiguration {
+    KilnClientConfiguration(host: "127.0.0.1", port: port, token: try adminToken)
+  }
+
+  /// Opens the data directory as a first start does, without serving, and returns the
+  /// first ADMIN's token: for tests that configure a client before the server runs.
+  public func bootstrap() async throws -> String {
+    var logger = Logger(label: "kiln-e2e")
+    logger.logLevel = .error
+    _ = try await KilnApplication(configuration: configuration(), logger: logger)
+    return try adminToken
+  }
+
+  /// Creates ``projects`` (those missing), in process (the server may speak TLS).
+  public static func createProjects(in app: KilnApplication) async throws {
+    let existing = Set(try await app.access.projects(caller: .system).map(\.name))
+    for name in projects where !existing.contains(name) {
+      _ = try await app.access.createProject(name: name, description: "", caller: .system)
+    }
+  }
+
+  /// Starts the server, runs `body` with a client (the first ADMIN), then shuts the
+  /// server down gracefully.
   public func run<R: Sendable>(
     maxRunning: Int = 8, perProject: Int = 8, port: Int = 0, configure: (inout ServerConfiguration) -> Void = { _ in },
     _ body: (KilnClient, KilnApplication) async throws -> R
@@ -38,7 +70,8 @@ public struct ServerHarness: Sendable {
       group.addTask { try await app.run() }
       do {
         let port = try await app.listeningPort
-        let result = try await withKilnClient(host: "127.0.0.1", port: port) { client in
+        try await Self.createProjects(in: app)
+        let result = try await withKilnClient(try adminConfiguration(port: port)) { client in
           try await body(client, app)
         }
         await app.shutdown()
@@ -51,7 +84,8 @@ public struct ServerHarness: Sendable {
     }
   }
 
-  /// Starts the server, runs `body` with its port, then shuts it down gracefully.
+  /// Starts the server (with ``projects``), runs `body` with its port, then shuts it
+  /// down gracefully. Clients need ``adminToken`` or a token made with it.
   public func serve<R: Sendable>(
     configure: (inout ServerConfiguration) -> Void = { _ in }, _ body: (Int, KilnApplication) async throws -> R
   ) async throws -> R {
@@ -63,7 +97,9 @@ public struct ServerHarness: Sendable {
     return try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await app.run() }
       do {
-        let result = try await body(try await app.listeningPort, app)
+        let port = try await app.listeningPort
+        try await Self.createProjects(in: app)
+        let result = try await body(port, app)
         await app.shutdown()
         try await group.waitForAll()
         return result

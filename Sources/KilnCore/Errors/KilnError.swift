@@ -93,6 +93,11 @@ extension KilnError {
     KilnError(code: .notFound, message: "job \(id) not found")
   }
 
+  /// No project with this name exists (for the caller).
+  public static func projectNotFound(_ name: String) -> KilnError {
+    KilnError(code: .notFound, message: "project \(name) not found")
+  }
+
   /// The job's status does not allow the operation.
   public static func operationNotAllowed(_ action: JobAction, status: JobStatus, jobID: String) -> KilnError {
     let allowed = JobTransitions.allowedActions(for: status).map(\.verb)

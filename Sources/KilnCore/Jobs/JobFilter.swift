@@ -18,6 +18,10 @@ public struct JobFilter: Sendable, Hashable, Codable {
   public var createdTo: Date?
   /// Only these jobs (used to watch one job; not part of the wire filter).
   public var ids: [String] = []
+  /// Only jobs of these projects, whatever ``projects`` asks for; `nil`: no limit, empty:
+  /// no job at all. Set from the caller's roles (``Caller/scope(_:operating:)``), never
+  /// from the wire.
+  public var allowedProjects: Set<String>?
 
   /// Creates a filter; with no arguments it matches every job.
   public init(
@@ -37,6 +41,7 @@ public struct JobFilter: Sendable, Hashable, Codable {
   public func matches(_ job: Job) -> Bool {
     if !ids.isEmpty && !ids.contains(job.id) { return false }
     if !projects.isEmpty && !projects.contains(job.project) { return false }
+    if let allowedProjects, !allowedProjects.contains(job.project) { return false }
     if !statuses.isEmpty && !statuses.contains(job.status) { return false }
     if !jobTypes.isEmpty && !jobTypes.contains(job.jobType) { return false }
     if let subject, job.subject != subject { return false }

@@ -50,10 +50,12 @@ extension JobEngine {
   /// Applies `action` to every selected job. Each job's change is all or nothing;
   /// one job's refusal does not stop the others.
   ///
+  /// A filter selects only jobs of projects the caller may operate; a listed job the
+  /// caller may not see fails as not found, one they only view as permission denied.
   /// - Throws: ``KilnError`` (invalid argument) for an empty or oversized selection.
-  public func batch(_ action: JobAction, selection: BatchSelection, idempotency: IdempotencyKey? = nil) async throws
-    -> BatchOutcome
-  {
+  public func batch(
+    _ action: JobAction, selection: BatchSelection, idempotency: IdempotencyKey? = nil, caller: Caller = .system
+  ) async throws -> BatchOutcome {
     if let idempotency, let stored = try await store.storedResponse(for: idempotency) {
       return try JSONDecoder.kiln.decode(BatchOutcome.self, from: stored)
     }
@@ -68,7 +70,7 @@ extension JobEngine {
       }
       if let empty = ids.firstIndex(of: "") { throw KilnError.invalidArgument(field: "ids[\(empty)]", "is empty") }
     case .filter(let filter):
-      ids = try await store.jobIDs(matching: filter.normalized, limit: configuration.maxBatchSize + 1)
+      ids = try await store.jobIDs(matching: caller.scope(filter, operating: true).normalized, limit: configuration.maxBatchSize + 1)
       guard ids.count <= configuration.maxBatchSize else {
         throw KilnError.invalidArgument(
           field: "filter", "selects more than \(configuration.maxBatchSize) jobs; narrow it")
@@ -78,7 +80,7 @@ extension JobEngine {
     items.reserveCapacity(ids.count)
     for id in ids {
       do {
-        let job = try await perform(action, jobID: id)
+        let job = try await perform(action, jobID: id, caller: caller)
         items.append(BatchItem(id: id, ok: true, job: job, error: nil))
       } catch let error as KilnError {
         items.append(BatchItem(id: id, ok: false, job: nil, error: error))

@@ -28,11 +28,14 @@ extension JobEngine {
   ///   - step: The step's id (`<job id>-<index>`), its index, or its name.
   ///   - offset: The byte offset to read from.
   ///   - limit: The most bytes to return.
-  /// - Throws: ``KilnError``: not found (job or step), invalid argument (offset, limit).
-  public func readStepLog(jobID: String, step: String, offset: Int64, limit: Int) async throws -> LogChunk {
+  /// - Throws: ``KilnError``: not found (job or step; also a job the caller may not see),
+  ///   invalid argument (offset, limit).
+  public func readStepLog(jobID: String, step: String, offset: Int64, limit: Int, caller: Caller = .system) async throws
+    -> LogChunk
+  {
     guard offset >= 0 else { throw KilnError.invalidArgument(field: "offset", "is negative") }
     guard limit > 0 else { throw KilnError.invalidArgument(field: "limit", "must be positive") }
-    let job = try await job(id: jobID)
+    let job = try await job(id: jobID, caller: caller)
     guard let index = Self.stepIndex(in: job, matching: step) else {
       throw KilnError(code: .notFound, message: "job \(jobID) has no step \(step)")
     }

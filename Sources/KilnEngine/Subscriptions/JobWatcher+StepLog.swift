@@ -1,5 +1,5 @@
 public import Foundation
-import KilnCore
+public import KilnCore
 
 extension JobWatcher {
   /// How often a follower looks at a silent log. Step processes write their logs
@@ -12,14 +12,14 @@ extension JobWatcher {
   /// - Parameter send: Receives each chunk and the offset after it.
   /// - Throws: ``KilnError``: not found (job or step), invalid argument or out of range (offset).
   public func followStepLog(
-    jobID: String, step: String, offset: Int64, send: @Sendable (Data, Int64) async throws -> Void
+    jobID: String, step: String, offset: Int64, caller: Caller = .system, send: @Sendable (Data, Int64) async throws -> Void
   ) async throws {
     let subscription = try hub.subscribe()
     defer { hub.unsubscribe(subscription) }
     var offset = offset
     while true {
       try Task.checkCancellation()
-      let chunk = try await engine.readStepLog(jobID: jobID, step: step, offset: offset, limit: 64 * 1024)
+      let chunk = try await engine.readStepLog(jobID: jobID, step: step, offset: offset, limit: 64 * 1024, caller: caller)
       if !chunk.data.isEmpty {
         try await send(chunk.data, chunk.nextOffset)
         offset = chunk.nextOffset

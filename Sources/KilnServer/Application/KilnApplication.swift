@@ -23,6 +23,12 @@ public final class KilnApplication: Sendable {
   public let compactor: EventLogCompactor
   /// The fan-out of events to watchers, for tests, benchmarks and embedding.
   public let hub: EventHub
+  /// Projects, users, roles and tokens, for tests and embedding.
+  public let access: AccessManager
+  /// The streaming calls in progress, by user and token.
+  public let openStreams = OpenStreams()
+  /// Where the first start writes the first ADMIN's token (readable by its owner only).
+  public var adminTokenFile: URL { configuration.dataDirectory.appendingPathComponent("admin.token") }
   private let transport: HTTP2ServerTransport.Posix
   private let serviceGroup: ServiceGroup
   private let logger: Logger
@@ -63,11 +69,25 @@ public final class KilnApplication: Sendable {
     compactor = EventLogCompactor(
       store: store, keepEvents: configuration.eventRetentionCount, keepFor: configuration.eventRetentionAge,
       interval: configuration.compactionInterval, logger: logger)
+    access = AccessManager(store: store, engine: engine, logger: logger)
+    let audit = AuditTrail(access: access)
     let jobService = JobService(
-      engine: engine, watcher: watcher, pageTokenSecret: try await store.secret(named: "page-token"), logger: logger)
+      engine: engine, watcher: watcher, pageTokenSecret: try await store.secret(named: "page-token"), audit: audit,
+      logger: logger)
+    let stopping = Signal()
+    let services: [any RegistrableRPCService] = [
+      jobService,
+      ProjectService(access: access, audit: audit, logger: logger),
+      AccessService(
+        access: access, streams: openStreams, audit: audit,
+        authenticationEnabled: configuration.requiresAuthentication, logger: logger),
+      HealthService(stopping: stopping),
+    ]
+    let resolver = TokenCallerResolver(access: access, allowsAnonymous: !configuration.requiresAuthentication)
     let server = GRPCServer(
-      transport: transport, services: [jobService],
-      interceptors: [CallerInterceptor(resolver: AnonymousCallerResolver())] + configuration.additionalInterceptors)
+      transport: transport, services: services,
+      interceptors: [CallerInterceptor(resolver: resolver, streams: openStreams, audit: audit)]
+        + configuration.additionalInterceptors)
 
     serviceGroup = ServiceGroup(
       configuration: ServiceGroupConfiguration(
@@ -79,15 +99,32 @@ public final class KilnApplication: Sendable {
           .init(service: compactor),
           .init(service: GRPCServerService(server: server)),
           .init(service: hub),
+          .init(service: ShutdownAnnouncer(signal: stopping)),
         ],
         gracefulShutdownSignals: configuration.handlesSignals ? [.sigterm, .sigint] : [],
         logger: logger))
+    try await announceAccess()
     if configuration.tls == nil {
       logger.notice("serving plaintext HTTP/2; give --tls-cert and --tls-key to serve TLS")
     }
     logger.info(
       "data directory ready",
       metadata: ["path": "\(configuration.dataDirectory.path)", "database": "\(databasePath)"])
+  }
+
+  /// Creates the first ADMIN on first start, or warns loudly that anyone is one.
+  private func announceAccess() async throws {
+    guard configuration.requiresAuthentication else {
+      try await access.createDefaultProjectIfNone()
+      logger.critical(
+        "AUTHENTICATION IS OFF (--insecure-no-auth): anyone who can reach \(configuration.host):\(configuration.port) is an ADMIN of every project")
+      return
+    }
+    if try await access.bootstrap(tokenFile: adminTokenFile) {
+      try await access.createDefaultProjectIfNone()
+      logger.notice(
+        "first start: created the ADMIN user 'admin'; its token is in \(adminTokenFile.path) (readable by you only). Use it with: export KILN_TOKEN=$(cat \(adminTokenFile.path))")
+    }
   }
 
   static func transportSecurity(_ tls: ServerTLS?) -> HTTP2ServerTransport.Posix.TransportSecurity {
@@ -119,6 +156,17 @@ public final class KilnApplication: Sendable {
   /// Starts a graceful shutdown; ``run()`` returns when it is done.
   public func shutdown() async {
     await serviceGroup.triggerGracefulShutdown()
+  }
+}
+
+/// Fires a signal when graceful shutdown begins (it is the last service, so the first
+/// told): health watches report NOT_SERVING before anything else stops.
+struct ShutdownAnnouncer: Service {
+  let signal: Signal
+
+  func run() async throws {
+    try? await gracefulShutdown()
+    signal.fire()
   }
 }
 

@@ -37,6 +37,9 @@ public struct ServerConfiguration: Sendable {
   public var compactionInterval: Duration = .seconds(60)
   /// The most calls (watches included) one HTTP/2 connection may have open at once.
   public var maxConcurrentStreams: Int = 4096
+  /// Whether every call (but health checks) must carry a valid bearer token. When off,
+  /// a call without a token is an anonymous ADMIN: for a laptop, never for a shared host.
+  public var requiresAuthentication: Bool = true
   /// Serve over TLS with this certificate and key; plaintext when `nil`.
   public var tls: ServerTLS?
   /// Interceptors that run after Kiln's own (for embedding, and for fault injection in tests).

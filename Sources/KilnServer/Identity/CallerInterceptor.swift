@@ -1,29 +1,27 @@
 public import GRPCCore
-public import KilnCore
+import KilnCore
+import KilnEngine
+import KilnWire
 
-/// Resolves a request's caller from its metadata.
-public protocol CallerResolver: Sendable {
-  /// The caller of a request with this metadata.
-  /// - Throws: `RPCError` (unauthenticated) when the metadata does not identify anyone.
-  func caller(for metadata: Metadata, method: MethodDescriptor) async throws -> Caller
-}
-
-/// The resolver of a server without authentication: everyone is ``Caller/anonymous``.
-public struct AnonymousCallerResolver: CallerResolver {
-  /// Creates the resolver.
-  public init() {}
-
-  public func caller(for metadata: Metadata, method: MethodDescriptor) async throws -> Caller { .anonymous }
-}
-
-/// Puts the caller of each request in ``RequestContext/caller`` for its whole handling,
-/// including the body of a streaming response.
+/// Authenticates every call and puts its caller in ``RequestContext/caller`` for its
+/// whole handling, including the body of a streaming response.
+///
+/// A refused mutating call is written to the audit trail here (the handler never
+/// runs). A streaming call is registered in ``OpenStreams`` so that revoking its
+/// token ends it.
 public struct CallerInterceptor: ServerInterceptor {
   private let resolver: any CallerResolver
+  private let streams: OpenStreams
+  private let audit: AuditTrail?
+
+  /// Services anyone may call without a token: health checks.
+  public static let openServices: Set<String> = ["grpc.health.v1.Health"]
 
   /// Creates the interceptor.
-  public init(resolver: any CallerResolver) {
+  public init(resolver: any CallerResolver, streams: OpenStreams = OpenStreams(), audit: AuditTrail? = nil) {
     self.resolver = resolver
+    self.streams = streams
+    self.audit = audit
   }
 
   public func intercept<Input: Sendable, Output: Sendable>(
@@ -31,18 +29,56 @@ public struct CallerInterceptor: ServerInterceptor {
     context: ServerContext,
     next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
   ) async throws -> StreamingServerResponse<Output> {
-    let caller = try await resolver.caller(for: request.metadata, method: context.descriptor)
+    if Self.openServices.contains(context.descriptor.service.fullyQualifiedService) {
+      return try await next(request, context)
+    }
+    let caller: Caller
+    do {
+      caller = try await resolver.caller(for: request.metadata, method: context.descriptor)
+    } catch let error as RPCError {
+      await audit?.recordRefusal(context: context, error: error)
+      throw error
+    }
     var response = try await RequestContext.$caller.withValue(caller) {
       try await next(request, context)
     }
-    // A streaming handler's body runs after `next` returns: carry the caller into it.
+    // A streaming handler's body runs after `next` returns: carry the caller into it,
+    // and end it when its token is revoked.
     if case .success(var contents) = response.accepted {
       let producer = contents.producer
+      let streams = self.streams
       contents.producer = { writer in
-        try await RequestContext.$caller.withValue(caller) { try await producer(writer) }
+        let entry = streams.register(caller)
+        defer { streams.unregister(entry) }
+        return try await RequestContext.$caller.withValue(caller) {
+          try await Self.run(producer, writer: writer, endedBy: entry)
+        }
       }
       response.accepted = .success(contents)
     }
     return response
+  }
+
+  /// Runs a stream's producer until it ends, or until the stream is ended from outside
+  /// (then the producer is cancelled and the call ends with the entry's reason).
+  private static func run<Output: Sendable>(
+    _ producer: @escaping @Sendable (RPCWriter<Output>) async throws -> Metadata, writer: RPCWriter<Output>,
+    endedBy entry: OpenStreams.Entry
+  ) async throws -> Metadata {
+    try await withThrowingTaskGroup(of: Metadata?.self) { group in
+      group.addTask { try await producer(writer) }
+      group.addTask {
+        await entry.ended.wait()
+        return nil
+      }
+      defer { group.cancelAll() }
+      while let result = try await group.next() {
+        if let trailers = result { return trailers }
+        if let reason = entry.endReason {
+          throw RPCError(code: RPCError.Code(reason.code), message: reason.message)
+        }
+      }
+      return [:]
+    }
   }
 }

@@ -12,14 +12,16 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
   private let engine: JobEngine
   private let watcher: JobWatcher
   private let pageTokens: PageTokenCodec
+  private let audit: AuditTrail
   private let logger: Logger
 
   /// Creates the service.
   /// - Parameter pageTokenSecret: Signs page tokens; keep it across restarts so tokens stay valid.
-  public init(engine: JobEngine, watcher: JobWatcher, pageTokenSecret: Data, logger: Logger) {
+  public init(engine: JobEngine, watcher: JobWatcher, pageTokenSecret: Data, audit: AuditTrail, logger: Logger) {
     self.engine = engine
     self.watcher = watcher
     self.pageTokens = PageTokenCodec(secret: pageTokenSecret)
+    self.audit = audit
     self.logger = logger
   }
 
@@ -31,19 +33,21 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
   public func submitJob(request: Kiln_V1_SubmitJobRequest, context: ServerContext) async throws
     -> Kiln_V1_SubmitJobResponse
   {
-    try await mappingErrors(logger, "SubmitJob") {
+    try await audited(audit, logger, context, kind: "job", target: "") { note in
+      note.project = request.project
       let caller = RequestContext.caller
       let key = try idempotencyKey("SubmitJob", request, \.requestID, caller)
       let job = try await engine.submit(
         .init(project: request.project, jobType: request.jobType, subject: request.subject, params: request.params),
-        submitter: caller.name, idempotency: key)
+        caller: caller, idempotency: key)
+      note.target = job.id
       return .with { $0.job = Kiln_V1_Job(job) }
     }
   }
 
   public func getJob(request: Kiln_V1_GetJobRequest, context: ServerContext) async throws -> Kiln_V1_GetJobResponse {
     try await mappingErrors(logger, "GetJob") {
-      let job = try await engine.job(id: request.id)
+      let job = try await engine.job(id: request.id, caller: RequestContext.caller)
       return .with { $0.job = Kiln_V1_Job(job) }
     }
   }
@@ -57,7 +61,8 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
       let filter = try request.filter.domain(field: "filter")
       let order = try request.orderBy.domain(field: "order_by")
       let cursor = request.pageToken.isEmpty ? nil : try pageTokens.decode(request.pageToken, filter: filter, order: order)
-      let page = try await engine.listJobs(filter: filter, order: order, pageSize: pageSize, after: cursor)
+      let page = try await engine.listJobs(
+        filter: filter, order: order, pageSize: pageSize, after: cursor, caller: RequestContext.caller)
       let now = Date()
       return try .with {
         $0.jobs = page.jobs.map { Kiln_V1_Job($0, now: now) }
@@ -70,8 +75,9 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
   public func pauseJob(request: Kiln_V1_PauseJobRequest, context: ServerContext) async throws
     -> Kiln_V1_PauseJobResponse
   {
-    try await mappingErrors(logger, "PauseJob") {
+    try await audited(audit, logger, context, kind: "job", target: request.id) { note in
       let job = try await perform(.pause, "PauseJob", request, request.id, request.requestID, request.expectedRevisionIfSet)
+      note.project = job.project
       return .with { $0.job = job }
     }
   }
@@ -79,8 +85,9 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
   public func resumeJob(request: Kiln_V1_ResumeJobRequest, context: ServerContext) async throws
     -> Kiln_V1_ResumeJobResponse
   {
-    try await mappingErrors(logger, "ResumeJob") {
+    try await audited(audit, logger, context, kind: "job", target: request.id) { note in
       let job = try await perform(.resume, "ResumeJob", request, request.id, request.requestID, request.expectedRevisionIfSet)
+      note.project = job.project
       return .with { $0.job = job }
     }
   }
@@ -88,8 +95,9 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
   public func restartJob(request: Kiln_V1_RestartJobRequest, context: ServerContext) async throws
     -> Kiln_V1_RestartJobResponse
   {
-    try await mappingErrors(logger, "RestartJob") {
+    try await audited(audit, logger, context, kind: "job", target: request.id) { note in
       let job = try await perform(.restart, "RestartJob", request, request.id, request.requestID, request.expectedRevisionIfSet)
+      note.project = job.project
       return .with { $0.job = job }
     }
   }
@@ -97,8 +105,9 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
   public func discardJob(request: Kiln_V1_DiscardJobRequest, context: ServerContext) async throws
     -> Kiln_V1_DiscardJobResponse
   {
-    try await mappingErrors(logger, "DiscardJob") {
+    try await audited(audit, logger, context, kind: "job", target: request.id) { note in
       let job = try await perform(.discard, "DiscardJob", request, request.id, request.requestID, request.expectedRevisionIfSet)
+      note.project = job.project
       return .with { $0.job = job }
     }
   }
@@ -106,7 +115,7 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
   public func deleteJob(request: Kiln_V1_DeleteJobRequest, context: ServerContext) async throws
     -> Kiln_V1_DeleteJobResponse
   {
-    try await mappingErrors(logger, "DeleteJob") {
+    try await audited(audit, logger, context, kind: "job", target: request.id) { _ in
       _ = try await perform(.delete, "DeleteJob", request, request.id, request.requestID, request.expectedRevisionIfSet)
       return Kiln_V1_DeleteJobResponse()
     }
@@ -115,7 +124,14 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
   public func batchJobs(request: Kiln_V1_BatchJobsRequest, context: ServerContext) async throws
     -> Kiln_V1_BatchJobsResponse
   {
-    try await mappingErrors(logger, "BatchJobs") {
+    let target: String
+    if case .ids(let ids) = request.selector {
+      let shown = ids.ids.prefix(20).joined(separator: ",")
+      target = ids.ids.count > 20 ? "\(shown),… (\(ids.ids.count) ids)" : shown
+    } else {
+      target = ""
+    }
+    return try await audited(audit, logger, context, kind: "jobs", target: target) { note in
       let action = try request.action.domain(field: "action")
       let selection: JobEngine.BatchSelection
       switch request.selector {
@@ -124,7 +140,8 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
       case nil: throw KilnError.invalidArgument(field: "selector", "give either ids or filter")
       }
       let key = try idempotencyKey("BatchJobs", request, \.requestID, RequestContext.caller)
-      let outcome = try await engine.batch(action, selection: selection, idempotency: key)
+      let outcome = try await engine.batch(action, selection: selection, idempotency: key, caller: RequestContext.caller)
+      note.project = Set(outcome.items.compactMap { $0.job?.project }).sorted().joined(separator: ",")
       return Kiln_V1_BatchJobsResponse(outcome)
     }
   }
@@ -148,7 +165,8 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
       guard !request.stepID.isEmpty else { throw KilnError.invalidArgument(field: "step_id", "is empty") }
       guard request.limit >= 0 else { throw KilnError.invalidArgument(field: "limit", "is negative") }
       let limit = request.limit == 0 ? Self.defaultLogChunk : min(Int(request.limit), Self.maxLogChunk)
-      let chunk = try await engine.readStepLog(jobID: request.jobID, step: request.stepID, offset: request.offset, limit: limit)
+      let chunk = try await engine.readStepLog(
+        jobID: request.jobID, step: request.stepID, offset: request.offset, limit: limit, caller: RequestContext.caller)
       return .with {
         $0.data = chunk.data
         $0.nextOffset = chunk.nextOffset
@@ -163,7 +181,7 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
     request: Kiln_V1_WatchJobsRequest, response: RPCWriter<Kiln_V1_WatchJobsResponse>, context: ServerContext
   ) async throws {
     try await mappingErrors(logger, "WatchJobs") {
-      let filter = try request.filter.domain(field: "filter")
+      let filter = RequestContext.caller.scope(try request.filter.domain(field: "filter"))
       let watch = WatchRequest(
         filter: filter, sinceRevision: request.hasSinceRevision ? request.sinceRevision : nil,
         includeProgress: request.includeProgress)
@@ -188,7 +206,7 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
   ) async throws {
     try await mappingErrors(logger, "WatchJob") {
       guard !request.id.isEmpty else { throw KilnError.invalidArgument(field: "id", "is empty") }
-      var filter = JobFilter()
+      var filter = RequestContext.caller.scope(JobFilter())
       filter.ids = [request.id]
       let watch = WatchRequest(
         filter: filter, sinceRevision: request.hasSinceRevision ? request.sinceRevision : nil,
@@ -206,7 +224,9 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
       guard !request.jobID.isEmpty else { throw KilnError.invalidArgument(field: "job_id", "is empty") }
       guard !request.stepID.isEmpty else { throw KilnError.invalidArgument(field: "step_id", "is empty") }
       try await cancellingOnRPCCancellation {
-        try await watcher.followStepLog(jobID: request.jobID, step: request.stepID, offset: request.offset) { data, next in
+        try await watcher.followStepLog(
+          jobID: request.jobID, step: request.stepID, offset: request.offset, caller: RequestContext.caller
+        ) { data, next in
           try await Self.write(
             Kiln_V1_FollowStepLogResponse.with {
               $0.data = data
@@ -224,7 +244,8 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
   ) async throws -> Kiln_V1_Job {
     guard !id.isEmpty else { throw KilnError.invalidArgument(field: "id", "is empty") }
     let key = try idempotencyKey(method, request, \.requestID, RequestContext.caller)
-    let job = try await engine.perform(action, jobID: id, expectedRevision: expectedRevision, idempotency: key)
+    let job = try await engine.perform(
+      action, jobID: id, expectedRevision: expectedRevision, idempotency: key, caller: RequestContext.caller)
     return job.map { Kiln_V1_Job($0) } ?? Kiln_V1_Job()
   }
 

@@ -67,6 +67,9 @@ extension SQLiteJobStore {
     }
     inList("id", filter.ids)
     inList("project", filter.projects)
+    if let allowed = filter.allowedProjects {
+      if allowed.isEmpty { clauses.append("0") } else { inList("project", allowed.sorted()) }
+    }
     inList("status", filter.statuses.map(\.rawValue))
     inList("job_type", filter.jobTypes)
     if let subject = filter.subject {

@@ -60,6 +60,66 @@ extension SQLiteJobStore {
           );
           """)
     }
+    migrator.registerMigration("v2-projects-users-tokens-audit") { db in
+      try db.execute(
+        sql: """
+          CREATE TABLE project (
+            name TEXT PRIMARY KEY NOT NULL,
+            description TEXT NOT NULL,
+            create_time INTEGER NOT NULL,
+            creator TEXT NOT NULL
+          );
+          -- Jobs written before projects existed keep their projects.
+          INSERT INTO project (name, description, create_time, creator)
+            SELECT project, '', MIN(create_time), 'kiln' FROM job GROUP BY project;
+
+          CREATE TABLE account (
+            name TEXT PRIMARY KEY NOT NULL,
+            is_admin INTEGER NOT NULL,
+            is_disabled INTEGER NOT NULL DEFAULT 0,
+            create_time INTEGER NOT NULL
+          );
+
+          -- At most one role per user and project.
+          CREATE TABLE role_binding (
+            user_name TEXT NOT NULL REFERENCES account(name) ON DELETE CASCADE,
+            project TEXT NOT NULL REFERENCES project(name) ON DELETE CASCADE,
+            role TEXT NOT NULL,
+            PRIMARY KEY (user_name, project)
+          );
+          CREATE INDEX role_binding_project ON role_binding(project);
+
+          -- Tokens are found by the SHA-256 of their secret; the secret is never stored.
+          CREATE TABLE token (
+            id TEXT PRIMARY KEY NOT NULL,
+            user_name TEXT NOT NULL REFERENCES account(name) ON DELETE CASCADE,
+            secret_hash TEXT NOT NULL UNIQUE,
+            description TEXT NOT NULL,
+            create_time INTEGER NOT NULL,
+            expire_time INTEGER,
+            revoke_time INTEGER
+          );
+          CREATE INDEX token_user ON token(user_name, create_time);
+
+          CREATE TABLE audit_event (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            time INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            token_id TEXT NOT NULL,
+            method TEXT NOT NULL,
+            target_kind TEXT NOT NULL,
+            target TEXT NOT NULL,
+            project TEXT NOT NULL,
+            code INTEGER NOT NULL,
+            message TEXT NOT NULL,
+            peer TEXT NOT NULL
+          );
+          CREATE INDEX audit_event_time ON audit_event(time);
+          CREATE INDEX audit_event_actor ON audit_event(actor, id);
+          CREATE INDEX audit_event_project ON audit_event(project, id);
+          CREATE INDEX audit_event_target ON audit_event(target, id);
+          """)
+    }
     return migrator
   }
 }

@@ -44,6 +44,9 @@ public final class SQLiteJobStore: JobStore {
       if let idempotency, let stored = try Self.storedResponse(db, key: idempotency) {
         return MutationResult(job: try JobCoding.decodeOptionalJob(stored), replayed: true)
       }
+      guard try Self.projectExists(db, job.project) else {
+        throw KilnError.projectNotFound(job.project)
+      }
       var job = job
       job.revision = try Self.nextRevision(db)
       job.updateTime = job.createTime
@@ -141,7 +144,7 @@ public final class SQLiteJobStore: JobStore {
   }
 
   /// Runs a write transaction, then tells commit listeners the latest revision.
-  private func notifyingCommit<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+  func notifyingCommit<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
     let (result, revision) = try await writer.write { db in (try body(db), try Self.latestRevision(db)) }
     commits.publish(revision)
     return result
