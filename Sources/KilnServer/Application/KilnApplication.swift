@@ -23,6 +23,10 @@ public final class KilnApplication: Sendable {
   public let compactor: EventLogCompactor
   /// The fan-out of events to watchers, for tests, benchmarks and embedding.
   public let hub: EventHub
+  /// Deletes expired FINISHED and DISCARDED jobs with their logs, for tests and embedding.
+  public let retention: JobRetention
+  /// Delivers completion callbacks, for tests and embedding.
+  public let callbacks: CallbackDeliverer
   private let transport: HTTP2ServerTransport.Posix
   private let serviceGroup: ServiceGroup
   private let logger: Logger
@@ -63,6 +67,10 @@ public final class KilnApplication: Sendable {
     compactor = EventLogCompactor(
       store: store, keepEvents: configuration.eventRetentionCount, keepFor: configuration.eventRetentionAge,
       interval: configuration.compactionInterval, logger: logger)
+    retention = JobRetention(
+      store: store, logsDirectory: logsDirectory, keepFor: configuration.jobRetentionAge,
+      interval: configuration.jobRetentionInterval, logger: logger)
+    callbacks = CallbackDeliverer(store: store, configuration: configuration.callbacks, logger: logger)
     let jobService = JobService(
       engine: engine, watcher: watcher, pageTokenSecret: try await store.secret(named: "page-token"), logger: logger)
     let server = GRPCServer(
@@ -73,10 +81,13 @@ public final class KilnApplication: Sendable {
       configuration: ServiceGroupConfiguration(
         // Started in this order, shut down in reverse: the hub first ends every watch
         // (after sending what was committed), then in-flight calls finish, then the
-        // engine stops running steps.
+        // engine stops running steps. Callback delivery stops before the engine: attempts
+        // it cuts short stay queued for the next start.
         services: [
           .init(service: engine),
+          .init(service: callbacks),
           .init(service: compactor),
+          .init(service: retention),
           .init(service: GRPCServerService(server: server)),
           .init(service: hub),
         ],
