@@ -108,15 +108,7 @@ public struct JobRetention: Service {
       try? await gracefulShutdown()
       return
     }
-    while !Task.isShuttingDownGracefully && !Task.isCancelled {
-      do {
-        try await sweep()
-      } catch {
-        logger.error("cannot delete expired jobs: \(error)")
-      }
-      let interval = self.interval
-      _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-    }
+    await everyInterval(interval, logger: logger, failure: "cannot delete expired jobs") { try await sweep() }
   }
 
   private func removeLogs(jobID: String) {

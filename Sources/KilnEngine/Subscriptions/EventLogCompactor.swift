@@ -48,14 +48,6 @@ public struct EventLogCompactor: Service {
 
   /// Compacts at every interval until graceful shutdown.
   public func run() async throws {
-    while !Task.isShuttingDownGracefully && !Task.isCancelled {
-      do {
-        try await compact()
-      } catch {
-        logger.error("cannot compact the event log: \(error)")
-      }
-      let interval = self.interval
-      _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-    }
+    await everyInterval(interval, logger: logger, failure: "cannot compact the event log") { try await compact() }
   }
 }
