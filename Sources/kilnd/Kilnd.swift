@@ -126,7 +126,8 @@ struct Kilnd: AsyncParsableCommand {
     configuration.watchWindow = watchWindow
     configuration.eventRetentionCount = eventRetention
     configuration.eventRetentionAge = .seconds(Int64(eventRetentionHours * 3600))
-    configuration.jobRetentionAge = .seconds(Int64(jobRetentionDays * 24 * 3600))
+    // In milliseconds: a fraction of a day must not round down to 0, which keeps jobs forever.
+    configuration.jobRetentionAge = jobRetentionDays == 0 ? .zero : .milliseconds(max(1, Int64(jobRetentionDays * 86_400_000)))
     configuration.callbacks.timeout = .milliseconds(Int64(callbackTimeout * 1000))
     configuration.callbacks.maxAttempts = callbackMaxAttempts
     let application = try await KilnApplication(configuration: configuration, logger: logger)

@@ -86,7 +86,7 @@ struct CallbackTests {
       var slow: [String] = []
       // More hanging deliveries than there are slots in all (4).
       for _ in 0..<5 { slow.append(try await client.submitJob(project: "p1", type: "SLOW", subject: "s").id) }
-      #expect(try await eventually { hanging.received.count == 2 }, "the hanging receiver holds its two slots")
+      #expect(await eventually { hanging.received.count == 2 }, "the hanging receiver holds its two slots")
       var fast: [String] = []
       for _ in 0..<4 { fast.append(try await client.submitJob(project: "p1", type: "FAST", subject: "s").id) }
 
@@ -119,7 +119,7 @@ struct CallbackTests {
     }
     let jobID = try await harness.run(configure: configure) { client, _ in
       let job = try await client.submitJob(project: "p1", type: "NOTIFY", subject: "s")
-      #expect(try await eventually { receiver.received.count == 1 }, "the first attempt is in flight")
+      #expect(await eventually { receiver.received.count == 1 }, "the first attempt is in flight")
       let delivery = try #require(try await client.job(job.id).callbackDeliveries?.first)
       #expect(!delivery.delivered && delivery.attempts == 0)
       return job.id

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Checks and takes apart the URLs that completion callbacks are posted to.
 public enum CallbackURL {
