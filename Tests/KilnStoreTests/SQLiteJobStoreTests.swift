@@ -31,7 +31,7 @@ struct SQLiteJobStoreTests {
       let store = try SQLiteJobStore(path: path)
       let applied = try await store.appliedMigrations()
       #expect(applied.first == "v1-jobs-events-requests")
-      #expect(applied.contains("v2-retention-callbacks"))
+      #expect(applied.contains("v3-retention-callbacks"))
       _ = try await store.insert(job, idempotency: nil)
       // WAL mode: writes go to the write-ahead log while the database is open.
       #expect(FileManager.default.fileExists(atPath: path + "-wal"))

@@ -60,7 +60,7 @@ extension SQLiteJobStore {
           );
           """)
     }
-    migrator.registerMigration("v2-retention-callbacks") { db in
+    migrator.registerMigration("v3-retention-callbacks") { db in
       try db.execute(
         sql: """
           -- Retention's sweep: ended jobs, oldest change first.
