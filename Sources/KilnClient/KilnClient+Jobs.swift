@@ -206,7 +206,7 @@ extension KilnClient {
           .init(
             name: $0.name, required: $0.required, defaultValue: $0.defaultValue.isEmpty ? nil : $0.defaultValue,
             description: $0.description_p)
-        })
+        }, callbackURL: type.callbackURL.isEmpty ? nil : type.callbackURL)
     }
   }
 

@@ -24,11 +24,22 @@ public final class JobEngine: Service, Sendable {
   let activeRuns = Mutex<[String: RunControl]>([:])
 
   /// Creates an engine. Nothing runs until ``run()``.
-  public init(store: any JobStore, catalog: JobTypeCatalog, configuration: EngineConfiguration, logger: Logger) {
+  ///
+  /// The engine installs its callback rule in `store`: from then on, every change that
+  /// brings a job to FINISHED, ERROR or DISCARDED queues a completion callback to each
+  /// URL `callbackTargets` gives for the job, in the change's own transaction.
+  /// ``CallbackDeliverer`` delivers them.
+  /// - Parameter callbackTargets: Where a job's callback URLs come from; the
+  ///   `callback_url` of its type when `nil`.
+  public init(
+    store: any JobStore, catalog: JobTypeCatalog, configuration: EngineConfiguration, logger: Logger,
+    callbackTargets: CallbackTargets? = nil
+  ) {
     self.store = store
     self.catalog = catalog
     self.configuration = configuration
     self.logger = logger
+    store.setCallbackTrigger(Self.callbackTrigger(callbackTargets ?? .jobTypes(catalog), logger: logger))
   }
 
   /// A caller's request to create a job.
@@ -87,11 +98,12 @@ public final class JobEngine: Service, Sendable {
     return stored
   }
 
-  /// The job with this id.
+  /// The job with this id, with its completion callbacks (the newest 100).
   /// - Throws: ``KilnError`` (not found, also when the caller may not see its project).
   public func job(id: String, caller: Caller = .system) async throws -> Job {
     guard !id.isEmpty else { throw KilnError.invalidArgument(field: "id", "is empty") }
-    guard let job = try await store.job(id: id), caller.canView(job.project) else { throw KilnError.jobNotFound(id) }
+    guard var job = try await store.job(id: id), caller.canView(job.project) else { throw KilnError.jobNotFound(id) }
+    job.callbackDeliveries = try await store.callbackDeliveries(jobID: id, limit: 100)
     return job
   }
 

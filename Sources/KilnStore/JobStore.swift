@@ -119,4 +119,38 @@ public protocol JobStore: Sendable {
   ///
   /// - Returns: How many events were removed.
   func compactEvents(keepLast: Int, before: Date, batchSize: Int) async throws -> Int
+
+  // MARK: - Retention
+
+  /// Deletes up to `limit` jobs whose status is one of `statuses` and whose last change
+  /// is older than `updatedBefore`, oldest first, in one transaction, with a deleted
+  /// event each. Their step logs are the caller's to remove, after this returns.
+  ///
+  /// - Returns: The ids of the deleted jobs; fewer than `limit` when no more qualify.
+  func deleteJobs(statuses: Set<JobStatus>, updatedBefore: Date, limit: Int, now: Date) async throws -> [String]
+
+  /// Which of `ids` name jobs that exist.
+  func existingJobIDs(among ids: [String]) async throws -> Set<String>
+
+  // MARK: - Completion callbacks
+
+  /// Installs the rule that decides which callbacks a job change triggers. The store
+  /// queues them in the change's own transaction, so a change and its callbacks are
+  /// never separated. Without a rule, no callbacks are queued.
+  func setCallbackTrigger(_ trigger: @escaping CallbackTrigger)
+
+  /// A job's callback deliveries, newest first, at most `limit`.
+  func callbackDeliveries(jobID: String, limit: Int) async throws -> [CallbackDelivery]
+
+  /// Deliveries due at `now`, the longest due first, at most `limit`, leaving out the
+  /// ids given (attempts in flight) and the origins given (receivers at their limit).
+  func dueCallbacks(at now: Date, excludingIDs: Set<Int64>, excludingOrigins: Set<String>, limit: Int) async throws
+    -> [DueCallback]
+
+  /// When the earliest delivery due after `now` is due, if any is queued.
+  func nextCallbackDue(after now: Date) async throws -> Date?
+
+  /// Records an attempt of delivery `id`. A delivery that is settled (delivered or
+  /// given up) and whose job was deleted is forgotten.
+  func recordCallbackAttempt(id: Int64, _ attempt: CallbackAttempt) async throws
 }

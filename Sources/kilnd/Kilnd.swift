@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KilnCore
+import KilnEngine
 import KilnServer
 import Logging
 
@@ -67,6 +68,17 @@ struct Kilnd: AsyncParsableCommand {
   @Option(name: .customLong("event-retention-hours"), help: "The longest time, in hours, the event log keeps an event.")
   var eventRetentionHours = 168.0
 
+  @Option(
+    name: .customLong("job-retention-days"),
+    help: "Days a FINISHED or DISCARDED job is kept after its last change, then deleted with its logs; 0 keeps jobs forever.")
+  var jobRetentionDays = 30.0
+
+  @Option(name: .customLong("callback-timeout"), help: "Seconds one completion-callback attempt may take.")
+  var callbackTimeout = 10.0
+
+  @Option(name: .customLong("callback-max-attempts"), help: "Attempts after which an undelivered completion callback is given up.")
+  var callbackMaxAttempts = 50
+
   func validate() throws {
     guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
     guard maxRunning > 0 else { throw ValidationError("--max-running must be at least 1") }
@@ -86,6 +98,9 @@ struct Kilnd: AsyncParsableCommand {
     guard watchWindow >= 100 else { throw ValidationError("--watch-window must be at least 100") }
     guard eventRetention >= 1 else { throw ValidationError("--event-retention must be at least 1") }
     guard eventRetentionHours > 0 else { throw ValidationError("--event-retention-hours must be positive") }
+    guard jobRetentionDays >= 0 else { throw ValidationError("--job-retention-days must not be negative") }
+    guard callbackTimeout > 0 else { throw ValidationError("--callback-timeout must be positive") }
+    guard callbackMaxAttempts >= 1 else { throw ValidationError("--callback-max-attempts must be at least 1") }
   }
 
   func run() async throws {
@@ -117,6 +132,10 @@ struct Kilnd: AsyncParsableCommand {
     configuration.watchWindow = watchWindow
     configuration.eventRetentionCount = eventRetention
     configuration.eventRetentionAge = .seconds(Int64(eventRetentionHours * 3600))
+    // In milliseconds: a fraction of a day must not round down to 0, which keeps jobs forever.
+    configuration.jobRetentionAge = jobRetentionDays == 0 ? .zero : .milliseconds(max(1, Int64(jobRetentionDays * 86_400_000)))
+    configuration.callbacks.timeout = .milliseconds(Int64(callbackTimeout * 1000))
+    configuration.callbacks.maxAttempts = callbackMaxAttempts
     let application = try await KilnApplication(configuration: configuration, logger: logger)
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await application.run() }

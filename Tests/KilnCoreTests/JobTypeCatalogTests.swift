@@ -41,10 +41,28 @@ struct JobTypeCatalogTests {
       (#"{"job_types":[{"name":"A","steps":[{"name":"S","sleep":{"duration_ms":1}}]},{"name":"A","steps":[{"name":"S","sleep":{"duration_ms":1}}]}]}"#, "job_types.A"),
       (#"{"job_types":[{"name":"A","steps":[{"name":"S","exec":{"program":"echo"}}]}]}"#, "exec.program"),
       (#"{"job_types":[{"name":"A","steps":[{"name":"S","exec":{"program":"/bin/echo","arguments":["${nope}"]}}]}]}"#, "${nope}"),
+      (#"{"job_types":[{"name":"A","callback_url":"ftp://h/x","steps":[{"name":"S","sleep":{"duration_ms":1}}]}]}"#, "job_types.A.callback_url"),
+      (#"{"job_types":[{"name":"A","callback_url":"/just/a/path","steps":[{"name":"S","sleep":{"duration_ms":1}}]}]}"#, "callback_url"),
+      (#"{"job_types":[{"name":"A","callback_url":"http:///nohost","steps":[{"name":"S","sleep":{"duration_ms":1}}]}]}"#, "has no host"),
     ])
   func malformed(json: String, mention: String) {
     let error = #expect(throws: KilnError.self) { try JobTypeCatalog.decode(json: Data(json.utf8)) }
     #expect(error?.message.contains(mention) == true, "\(String(describing: error))")
+  }
+
+  @Test("a job type may name a callback URL; receivers are grouped by origin")
+  func callbackURL() throws {
+    let json = """
+      { "job_types": [ { "name": "NOTIFY", "callback_url": "http://Hooks.example:8080/kiln?team=a",
+        "steps": [ { "name": "WAIT", "sleep": { "duration_ms": 5 } } ] },
+        { "name": "QUIET", "steps": [ { "name": "WAIT", "sleep": { "duration_ms": 5 } } ] } ] }
+      """
+    let catalog = try JobTypeCatalog.decode(json: Data(json.utf8))
+    #expect(catalog.type(named: "NOTIFY")?.callbackURL == "http://Hooks.example:8080/kiln?team=a")
+    #expect(catalog.type(named: "QUIET")?.callbackURL == nil)
+    #expect(CallbackURL.origin(of: "http://Hooks.example:8080/kiln?team=a") == "http://hooks.example:8080")
+    #expect(CallbackURL.origin(of: "http://h/x") == CallbackURL.origin(of: "http://h:80/y"))
+    #expect(CallbackURL.origin(of: "https://h/x") == "https://h:443")
   }
 
   @Test("placeholders render per argument, never splitting a value")

@@ -29,7 +29,10 @@ struct SQLiteJobStoreTests {
     let job = makeJob()
     do {
       let store = try await testStore(path: path)
-      #expect(try await store.appliedMigrations() == ["v1-jobs-events-requests", "v2-projects-users-tokens-audit"])
+      #expect(
+        try await store.appliedMigrations() == [
+          "v1-jobs-events-requests", "v2-projects-users-tokens-audit", "v3-retention-callbacks",
+        ])
       _ = try await store.insert(job, idempotency: nil)
       // WAL mode: writes go to the write-ahead log while the database is open.
       #expect(FileManager.default.fileExists(atPath: path + "-wal"))

@@ -133,3 +133,15 @@ public struct ServerHarness: Sendable {
   /// Removes the data directory.
   public func cleanUp() { try? FileManager.default.removeItem(at: dataDirectory) }
 }
+
+/// Waits until `condition` holds, checking every 20 ms, for at most `seconds`.
+/// Returns whether it held: tests assert on that, never on the time taken.
+@discardableResult
+public func eventually(_ seconds: Double = 30, _ condition: () async throws -> Bool) async rethrows -> Bool {
+  let deadline = Date().addingTimeInterval(seconds)
+  while Date() < deadline {
+    if try await condition() { return true }
+    try? await Task.sleep(for: .milliseconds(20))
+  }
+  return try await condition()
+}

@@ -44,6 +44,24 @@ extension Job {
       updateTime: wire.updateTime.date, waitMillis: wire.waitTime.milliseconds,
       durationMillis: wire.duration.milliseconds, attempt: Int(wire.attempt),
       errorMessage: wire.errorMessage.isEmpty ? nil : wire.errorMessage, revision: wire.revision, params: wire.params)
+    // Only a job's detail carries deliveries; none on the wire reads as "not loaded".
+    if !wire.callbackDeliveries.isEmpty {
+      var deliveries: [CallbackDelivery] = []
+      for delivery in wire.callbackDeliveries { deliveries.append(try CallbackDelivery(wire: delivery, jobID: wire.id)) }
+      callbackDeliveries = deliveries
+    }
+  }
+}
+
+extension CallbackDelivery {
+  init(wire: Kiln_V1_CallbackDelivery, jobID: String) throws(KilnError) {
+    self.init(
+      id: wire.id, jobID: jobID, url: wire.url, jobStatus: try JobStatus(wire: wire.jobStatus), revision: wire.revision,
+      createTime: wire.createTime.date, attempts: Int(wire.attempts),
+      lastAttemptTime: wire.hasLastAttemptTime ? wire.lastAttemptTime.date : nil,
+      lastResult: wire.lastResult.isEmpty ? nil : wire.lastResult,
+      lastStatusCode: wire.lastStatusCode == 0 ? nil : Int(wire.lastStatusCode), delivered: wire.delivered,
+      nextAttemptTime: wire.hasNextAttemptTime ? wire.nextAttemptTime.date : nil)
   }
 }
 

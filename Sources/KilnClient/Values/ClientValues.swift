@@ -67,6 +67,8 @@ public struct JobTypeInfo: Sendable, Hashable {
   public var steps: [StepInfo]
   /// The parameters it reads.
   public var params: [ParamInfo]
+  /// Where a job of this type is reported when it ends (FINISHED, ERROR, DISCARDED), if anywhere.
+  public var callbackURL: String?
 }
 
 /// A chunk of a step's log.

@@ -11,16 +11,28 @@ public struct JobType: Sendable, Hashable, Codable {
   public var steps: [StepDefinition]
   /// The parameters the type reads.
   public var params: [ParamDefinition]
+  /// An `http://` or `https://` URL that receives a JSON POST each time a job of this
+  /// type reaches FINISHED, ERROR or DISCARDED (Kylin's finished-notifier); `nil` for none.
+  ///
+  /// Configuration file key: `callback_url`. The catalog checks it when it loads.
+  public var callbackURL: String?
 
   /// Creates a job type.
-  public init(name: String, description: String = "", steps: [StepDefinition], params: [ParamDefinition] = []) {
+  public init(
+    name: String, description: String = "", steps: [StepDefinition], params: [ParamDefinition] = [],
+    callbackURL: String? = nil
+  ) {
     self.name = name
     self.description = description
     self.steps = steps
     self.params = params
+    self.callbackURL = callbackURL
   }
 
-  enum CodingKeys: String, CodingKey { case name, description, steps, params }
+  enum CodingKeys: String, CodingKey {
+    case name, description, steps, params
+    case callbackURL = "callback_url"
+  }
 
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -28,6 +40,7 @@ public struct JobType: Sendable, Hashable, Codable {
     description = try c.decodeIfPresent(String.self, forKey: .description) ?? ""
     steps = try c.decode([StepDefinition].self, forKey: .steps)
     params = try c.decodeIfPresent([ParamDefinition].self, forKey: .params) ?? []
+    callbackURL = try c.decodeIfPresent(String.self, forKey: .callbackURL)
   }
 
   /// Checks the parameters of a submission and fills in defaults.

@@ -17,6 +17,9 @@ public struct JobTypeCatalog: Sendable {
         throw .invalidArgument(field: "job_types.\(type.name)", "defined twice")
       }
       guard !type.steps.isEmpty else { throw .invalidArgument(field: "job_types.\(type.name).steps", "is empty") }
+      if let callbackURL = type.callbackURL {
+        try CallbackURL.validate(callbackURL, field: "job_types.\(type.name).callback_url")
+      }
       let known = Set(type.params.map(\.name)).union(Self.builtinPlaceholders)
       for step in type.steps {
         guard step.maxRetries >= 0, step.retryBackoffMillis >= 0, step.timeoutMillis >= 0 else {

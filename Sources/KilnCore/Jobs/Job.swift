@@ -48,6 +48,12 @@ public struct Job: Sendable, Hashable, Codable {
   /// only while the job is still in the execution that started it, so a runner that
   /// was paused or discarded can never overwrite a later state.
   public var execution: Int64
+  /// The job's completion callbacks, newest first, when they were loaded: the job's
+  /// detail (`GetJob`) loads them; lists, watches and events leave them `nil`.
+  ///
+  /// They are not part of the stored job: a delivery attempt is not a change of the
+  /// job, so it neither bumps the revision nor appends an event.
+  public var callbackDeliveries: [CallbackDelivery]?
 
   /// Creates a job value.
   public init(
@@ -55,7 +61,8 @@ public struct Job: Sendable, Hashable, Codable {
     status: JobStatus = .pending, progress: Int = 0, steps: [Step] = [], submitter: String,
     createTime: Date, startTime: Date? = nil, endTime: Date? = nil, updateTime: Date,
     waitMillis: Int64 = 0, durationMillis: Int64 = 0, queuedTime: Date? = nil, runningSince: Date? = nil,
-    attempt: Int = 1, errorMessage: String? = nil, revision: Int64 = 0, params: [String: String] = [:], execution: Int64 = 0
+    attempt: Int = 1, errorMessage: String? = nil, revision: Int64 = 0, params: [String: String] = [:], execution: Int64 = 0,
+    callbackDeliveries: [CallbackDelivery]? = nil
   ) {
     self.id = id
     self.project = project
@@ -79,6 +86,7 @@ public struct Job: Sendable, Hashable, Codable {
     self.revision = revision
     self.params = params
     self.execution = execution
+    self.callbackDeliveries = callbackDeliveries
   }
 
   /// The operations the job's status permits.

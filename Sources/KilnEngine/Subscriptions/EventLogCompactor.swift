@@ -38,28 +38,16 @@ public struct EventLogCompactor: Service {
   @discardableResult
   public func compact(now: Date = Date()) async throws -> Int {
     let removed = try await store.compactEvents(
-      keepLast: keepEvents, before: now.addingTimeInterval(-Self.seconds(keepFor)), batchSize: 1000)
+      keepLast: keepEvents, before: now.addingTimeInterval(-keepFor.timeInterval), batchSize: 1000)
     if removed > 0 { logger.info("compacted the event log", metadata: ["removed": "\(removed)"]) }
     let forgotten = try await store.expireResponses(
-      before: now.addingTimeInterval(-Self.seconds(keepRequestsFor)), batchSize: 1000)
+      before: now.addingTimeInterval(-keepRequestsFor.timeInterval), batchSize: 1000)
     if forgotten > 0 { logger.info("forgot old request answers", metadata: ["removed": "\(forgotten)"]) }
     return removed
   }
 
-  private static func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-  }
-
   /// Compacts at every interval until graceful shutdown.
   public func run() async throws {
-    while !Task.isShuttingDownGracefully && !Task.isCancelled {
-      do {
-        try await compact()
-      } catch {
-        logger.error("cannot compact the event log: \(error)")
-      }
-      let interval = self.interval
-      _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-    }
+    await everyInterval(interval, logger: logger, failure: "cannot compact the event log") { try await compact() }
   }
 }

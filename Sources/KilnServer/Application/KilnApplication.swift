@@ -29,6 +29,10 @@ public final class KilnApplication: Sendable {
   public let openStreams = OpenStreams()
   /// Where the first start writes the first ADMIN's token (readable by its owner only).
   public var adminTokenFile: URL { configuration.dataDirectory.appendingPathComponent("admin.token") }
+  /// Deletes expired FINISHED and DISCARDED jobs with their logs, for tests and embedding.
+  public let retention: JobRetention
+  /// Delivers completion callbacks, for tests and embedding.
+  public let callbacks: CallbackDeliverer
   private let transport: HTTP2ServerTransport.Posix
   private let serviceGroup: ServiceGroup
   private let logger: Logger
@@ -71,6 +75,10 @@ public final class KilnApplication: Sendable {
       interval: configuration.compactionInterval, logger: logger)
     access = AccessManager(store: store, engine: engine, logger: logger)
     let audit = AuditTrail(access: access)
+    retention = JobRetention(
+      store: store, logsDirectory: logsDirectory, keepFor: configuration.jobRetentionAge,
+      interval: configuration.jobRetentionInterval, logger: logger)
+    callbacks = CallbackDeliverer(store: store, configuration: configuration.callbacks, logger: logger)
     let jobService = JobService(
       engine: engine, watcher: watcher, pageTokenSecret: try await store.secret(named: "page-token"), audit: audit,
       logger: logger)
@@ -93,10 +101,13 @@ public final class KilnApplication: Sendable {
       configuration: ServiceGroupConfiguration(
         // Started in this order, shut down in reverse: the hub first ends every watch
         // (after sending what was committed), then in-flight calls finish, then the
-        // engine stops running steps.
+        // engine stops running steps. Callback delivery stops before the engine: attempts
+        // it cuts short stay queued for the next start.
         services: [
           .init(service: engine),
+          .init(service: callbacks),
           .init(service: compactor),
+          .init(service: retention),
           .init(service: GRPCServerService(server: server)),
           .init(service: hub),
           .init(service: ShutdownAnnouncer(signal: stopping)),

@@ -1,6 +1,7 @@
 public import Foundation
 public import GRPCCore
 public import KilnCore
+public import KilnEngine
 
 /// Everything `kilnd` can be told: where to listen, where to keep data, what to run.
 public struct ServerConfiguration: Sendable {
@@ -35,6 +36,13 @@ public struct ServerConfiguration: Sendable {
   public var eventRetentionAge: Duration = .seconds(7 * 24 * 3600)
   /// Time between two compactions of the event log.
   public var compactionInterval: Duration = .seconds(60)
+  /// How long a FINISHED or DISCARDED job is kept after its last change before it is
+  /// deleted with its logs (Kylin's default: 30 days); `.zero` keeps jobs forever.
+  public var jobRetentionAge: Duration = .seconds(30 * 24 * 3600)
+  /// Time between two sweeps for expired jobs.
+  public var jobRetentionInterval: Duration = .seconds(600)
+  /// How completion callbacks are delivered: concurrency, timeout, backoff, attempts.
+  public var callbacks: CallbackConfiguration = .init()
   /// The most calls (watches included) one HTTP/2 connection may have open at once.
   public var maxConcurrentStreams: Int = 4096
   /// Whether every call (but health checks) must carry a valid bearer token. When off,

@@ -73,6 +73,24 @@ extension Kiln_V1_Job {
     revision = job.revision
     params = job.params
     allowedActions = job.allowedActions.map(\.wire)
+    callbackDeliveries = (job.callbackDeliveries ?? []).map(Kiln_V1_CallbackDelivery.init)
+  }
+}
+
+extension Kiln_V1_CallbackDelivery {
+  init(_ delivery: CallbackDelivery) {
+    self.init()
+    id = delivery.id
+    url = delivery.url
+    jobStatus = delivery.jobStatus.wire
+    revision = delivery.revision
+    createTime = Google_Protobuf_Timestamp(date: delivery.createTime)
+    attempts = Int32(delivery.attempts)
+    if let lastAttemptTime = delivery.lastAttemptTime { self.lastAttemptTime = Google_Protobuf_Timestamp(date: lastAttemptTime) }
+    lastResult = delivery.lastResult ?? ""
+    lastStatusCode = Int32(delivery.lastStatusCode ?? 0)
+    delivered = delivery.delivered
+    if let nextAttemptTime = delivery.nextAttemptTime { self.nextAttemptTime = Google_Protobuf_Timestamp(date: nextAttemptTime) }
   }
 }
 
@@ -140,6 +158,7 @@ extension Kiln_V1_JobType {
         $0.description_p = param.description
       }
     }
+    callbackURL = type.callbackURL ?? ""
   }
 }
 

@@ -17,7 +17,11 @@ enum JobCoding {
   }()
 
   static func encodeJob(_ job: Job) throws -> String {
-    String(decoding: try encoder.encode(job), as: UTF8.self)
+    // Callback deliveries live in their own table; a job read for its detail may carry
+    // them, but they are never part of the stored job or its events.
+    var job = job
+    job.callbackDeliveries = nil
+    return String(decoding: try encoder.encode(job), as: UTF8.self)
   }
 
   static func decodeJob(_ text: String) throws -> Job {
@@ -25,7 +29,9 @@ enum JobCoding {
   }
 
   static func encodeOptionalJob(_ job: Job?) throws -> Data {
-    try encoder.encode(job)
+    var job = job
+    job?.callbackDeliveries = nil
+    return try encoder.encode(job)
   }
 
   static func decodeOptionalJob(_ data: Data) throws -> Job? {

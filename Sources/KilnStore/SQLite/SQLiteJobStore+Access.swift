@@ -58,7 +58,7 @@ extension SQLiteJobStore: AccessStore {
         job.revision = try Self.nextRevision(db)
         job.updateTime = now
         try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [job.id])
-        try Self.appendEvent(db, kind: .deleted, job: job, time: now, previousStatus: previous)
+        try self.appendEvent(db, kind: .deleted, job: job, time: now, previousStatus: previous)
         deleted.append(job.id)
       }
       try db.execute(sql: "DELETE FROM role_binding WHERE project = ?", arguments: [name])

@@ -120,6 +120,38 @@ extension SQLiteJobStore {
           CREATE INDEX audit_event_target ON audit_event(target, id);
           """)
     }
+    migrator.registerMigration("v3-retention-callbacks") { db in
+      try db.execute(
+        sql: """
+          -- Retention's sweep: ended jobs, oldest change first.
+          CREATE INDEX job_status_update ON job(status, update_time, id);
+
+          -- Completion callbacks, written in the transaction of the status change that
+          -- triggers them (an outbox), so a crash never loses one. next_attempt_time is
+          -- NULL once a delivery is delivered or given up.
+          CREATE TABLE callback_delivery (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            job_id TEXT NOT NULL,
+            url TEXT NOT NULL,
+            origin TEXT NOT NULL,
+            job_status TEXT NOT NULL,
+            revision INTEGER NOT NULL,
+            payload BLOB NOT NULL,
+            create_time INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_attempt_time INTEGER,
+            last_result TEXT,
+            last_status_code INTEGER,
+            delivered INTEGER NOT NULL DEFAULT 0,
+            next_attempt_time INTEGER
+          );
+          -- The delivery service's queue: only what is still to be delivered.
+          CREATE INDEX callback_delivery_due ON callback_delivery(next_attempt_time, id)
+            WHERE next_attempt_time IS NOT NULL;
+          -- A job's detail.
+          CREATE INDEX callback_delivery_job ON callback_delivery(job_id, id);
+          """)
+    }
     return migrator
   }
 }

@@ -1,6 +1,7 @@
 public import Foundation
 public import GRDB
 public import KilnCore
+import Synchronization
 
 /// The embedded store: SQLite through GRDB, in WAL mode when backed by a file.
 ///
@@ -10,6 +11,8 @@ public import KilnCore
 public final class SQLiteJobStore: JobStore {
   let writer: any DatabaseWriter
   let commits = CommitNotifier()
+  /// Decides which callbacks a job change triggers; installed by the engine.
+  let callbackTrigger = Mutex<CallbackTrigger?>(nil)
 
   /// Opens (creating if needed) the database file at `path` in WAL mode and migrates it.
   public convenience init(path: String) throws {
@@ -51,7 +54,7 @@ public final class SQLiteJobStore: JobStore {
       job.revision = try Self.nextRevision(db)
       job.updateTime = job.createTime
       try Self.writeJob(db, job, insert: true)
-      try Self.appendEvent(db, kind: .created, job: job, time: job.updateTime, previousStatus: nil)
+      try self.appendEvent(db, kind: .created, job: job, time: job.updateTime, previousStatus: nil)
       if let idempotency { try Self.saveResponse(db, key: idempotency, response: try JobCoding.encodeOptionalJob(job), now: job.createTime) }
       return MutationResult(job: job, replayed: false)
     }
@@ -80,13 +83,13 @@ public final class SQLiteJobStore: JobStore {
         job.revision = try Self.nextRevision(db)
         job.updateTime = now
         try Self.writeJob(db, job, insert: false)
-        try Self.appendEvent(db, kind: kind, job: job, time: now, previousStatus: previousStatus)
+        try self.appendEvent(db, kind: kind, job: job, time: now, previousStatus: previousStatus)
         result = job
       case .delete:
         job.revision = try Self.nextRevision(db)
         job.updateTime = now
         try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [jobID])
-        try Self.appendEvent(db, kind: .deleted, job: job, time: now, previousStatus: previousStatus)
+        try self.appendEvent(db, kind: .deleted, job: job, time: now, previousStatus: previousStatus)
         result = nil
       }
       if let idempotency {
@@ -130,7 +133,7 @@ public final class SQLiteJobStore: JobStore {
         job.revision = try Self.nextRevision(db)
         job.updateTime = now
         try Self.writeJob(db, job, insert: false)
-        try Self.appendEvent(db, kind: .updated, job: job, time: now, previousStatus: previousStatus)
+        try self.appendEvent(db, kind: .updated, job: job, time: now, previousStatus: previousStatus)
         claimed.append(job)
       }
       return claimed
@@ -237,7 +240,11 @@ public final class SQLiteJobStore: JobStore {
     try latestRevision(db) + 1
   }
 
-  static func appendEvent(_ db: Database, kind: JobEvent.Kind, job: Job, time: Date, previousStatus: JobStatus?) throws {
+  /// Appends an event for a job change, and in the same transaction queues the
+  /// completion callbacks the change triggers (see ``setCallbackTrigger(_:)``).
+  ///
+  /// Every write of a job goes through here, so no change can skip its callbacks.
+  func appendEvent(_ db: Database, kind: JobEvent.Kind, job: Job, time: Date, previousStatus: JobStatus?) throws {
     try db.execute(
       sql: """
         INSERT INTO job_event (revision, job_id, project, kind, previous_status, time, body)
@@ -247,6 +254,13 @@ public final class SQLiteJobStore: JobStore {
         job.revision, job.id, job.project, kind.rawValue, previousStatus?.rawValue, JobCoding.millis(time),
         try JobCoding.encodeJob(job),
       ])
+    if kind == .deleted {
+      try Self.forgetSettledCallbacks(db, jobID: job.id)
+    } else if let trigger = callbackTrigger.withLock({ $0 }) {
+      for request in trigger(job, previousStatus) {
+        try Self.queueCallback(db, request, job: job, time: time)
+      }
+    }
   }
 
   static func storedResponse(_ db: Database, key: IdempotencyKey) throws -> Data? {

@@ -20,6 +20,17 @@ func printTable(_ header: [String], _ rows: [[String]], style: ((_ row: Int, _ c
 
 /// A job as `-o json` prints it: the wire's field names, times in ISO 8601.
 struct JobJSON: Encodable {
+  struct CallbackJSON: Encodable {
+    var id: Int64
+    var url: String
+    var job_status: String
+    var attempts: Int
+    var last_attempt_time: Date?
+    var last_result: String?
+    var delivered: Bool
+    var next_attempt_time: Date?
+  }
+
   struct StepJSON: Encodable {
     var id: String
     var name: String
@@ -51,6 +62,7 @@ struct JobJSON: Encodable {
   var params: [String: String]
   var allowed_actions: [String]
   var steps: [StepJSON]
+  var callback_deliveries: [CallbackJSON]?
 
   init(_ job: Job) {
     id = job.id
@@ -75,6 +87,12 @@ struct JobJSON: Encodable {
       StepJSON(
         id: $0.id(jobID: job.id), name: $0.name, index: $0.index, status: $0.status.rawValue, progress: $0.progress,
         start_time: $0.startTime, end_time: $0.endTime, retries: $0.retries, error_message: $0.errorMessage)
+    }
+    callback_deliveries = job.callbackDeliveries?.map {
+      CallbackJSON(
+        id: $0.id, url: $0.url, job_status: $0.jobStatus.rawValue, attempts: $0.attempts,
+        last_attempt_time: $0.lastAttemptTime, last_result: $0.lastResult, delivered: $0.delivered,
+        next_attempt_time: $0.nextAttemptTime)
     }
   }
 }
@@ -131,6 +149,20 @@ func printJobDetail(_ job: Job) {
     job.steps.map {
       [String($0.index), $0.name, $0.status.rawValue, "\($0.progress)%", String($0.retries), $0.errorMessage ?? ""]
     })
+  if let deliveries = job.callbackDeliveries, !deliveries.isEmpty {
+    print("")
+    printTable(
+      ["CALLBACK", "ON", "ATTEMPTS", "LAST ATTEMPT", "LAST RESULT", "STATE"],
+      deliveries.map { delivery in
+        let state =
+          delivery.delivered
+          ? "delivered" : delivery.nextAttemptTime.map { "retry at \(formatter.string(from: $0))" } ?? "gave up"
+        return [
+          delivery.url, delivery.jobStatus.rawValue, String(delivery.attempts),
+          delivery.lastAttemptTime.map(formatter.string(from:)) ?? "-", delivery.lastResult ?? "-", state,
+        ]
+      })
+  }
 }
 
 /// A job as printed by a command: a detail table, or one JSON object.

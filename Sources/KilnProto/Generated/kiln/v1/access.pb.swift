@@ -81,7 +81,7 @@ public nonisolated struct Kiln_V1_Project: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Letters, digits, '_', '-' and '.', at most 100 characters.
+  /// Letters, digits, '_', '-' and '.', at most 64 bytes.
   public var name: String = String()
 
   public var description_p: String = String()
@@ -242,7 +242,7 @@ public nonisolated struct Kiln_V1_User: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Letters, digits, '_', '-', '.' and '@', at most 100 characters.
+  /// Letters, digits, '_', '-', '.' and '@', at most 64 bytes.
   public var name: String = String()
 
   /// A system administrator: every project, every operation.

@@ -484,11 +484,89 @@ public nonisolated struct Kiln_V1_Job: @unchecked Sendable {
     set {_uniqueStorage()._allowedActions = newValue}
   }
 
+  /// Completion callbacks of the job, newest first (at most 100). Filled in by GetJob
+  /// only; empty in lists and watches. A delivery attempt does not change the job's
+  /// revision.
+  public var callbackDeliveries: [Kiln_V1_CallbackDelivery] {
+    get {_storage._callbackDeliveries}
+    set {_uniqueStorage()._callbackDeliveries = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// A completion callback: a JSON POST to a URL, made because the job reached FINISHED,
+/// ERROR or DISCARDED (Kylin's finished-notifier), and what became of it. Delivered at
+/// least once, retried with exponential backoff until the receiver answers 2xx or the
+/// attempts run out; the request carries the header `Kiln-Delivery: <id>`.
+public nonisolated struct Kiln_V1_CallbackDelivery: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Unique on this server; the `Kiln-Delivery` header.
+  public var id: Int64 = 0
+
+  public var url: String = String()
+
+  /// The status whose arrival triggered the callback.
+  public var jobStatus: Kiln_V1_JobStatus = .unspecified
+
+  /// The job's revision at that change (also in the payload).
+  public var revision: Int64 = 0
+
+  public var createTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_createTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_createTime = newValue}
+  }
+  /// Returns true if `createTime` has been explicitly set.
+  public var hasCreateTime: Bool {self._createTime != nil}
+  /// Clears the value of `createTime`. Subsequent reads from it will return its default value.
+  public mutating func clearCreateTime() {self._createTime = nil}
+
+  /// Attempts made so far (one cut short by a server shutdown does not count).
+  public var attempts: Int32 = 0
+
+  /// Unset before the first attempt.
+  public var lastAttemptTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_lastAttemptTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_lastAttemptTime = newValue}
+  }
+  /// Returns true if `lastAttemptTime` has been explicitly set.
+  public var hasLastAttemptTime: Bool {self._lastAttemptTime != nil}
+  /// Clears the value of `lastAttemptTime`. Subsequent reads from it will return its default value.
+  public mutating func clearLastAttemptTime() {self._lastAttemptTime = nil}
+
+  /// "HTTP 200", "HTTP 500", or why the attempt got no answer; empty before the first.
+  public var lastResult: String = String()
+
+  /// The HTTP status of the last answer; 0 when there was none.
+  public var lastStatusCode: Int32 = 0
+
+  /// The receiver answered 2xx.
+  public var delivered: Bool = false
+
+  /// When the next attempt is due; unset once delivered or given up.
+  public var nextAttemptTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_nextAttemptTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_nextAttemptTime = newValue}
+  }
+  /// Returns true if `nextAttemptTime` has been explicitly set.
+  public var hasNextAttemptTime: Bool {self._nextAttemptTime != nil}
+  /// Clears the value of `nextAttemptTime`. Subsequent reads from it will return its default value.
+  public mutating func clearNextAttemptTime() {self._nextAttemptTime = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _createTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _lastAttemptTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _nextAttemptTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// Which jobs a list, batch or watch covers. Every field narrows the set;
@@ -1077,6 +1155,10 @@ public nonisolated struct Kiln_V1_JobType: Sendable {
   /// Parameters the type reads; required ones must be given at submit.
   public var params: [Kiln_V1_JobTypeParam] = []
 
+  /// Receives a JSON POST when a job of this type reaches FINISHED, ERROR or DISCARDED;
+  /// empty for none.
+  public var callbackURL: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1393,7 +1475,7 @@ nonisolated extension Kiln_V1_Step: SwiftProtobuf.Message, SwiftProtobuf._Messag
 
 nonisolated extension Kiln_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Job"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}project\0\u{3}job_type\0\u{1}subject\0\u{3}subject_version\0\u{1}status\0\u{1}progress\0\u{1}steps\0\u{1}submitter\0\u{3}create_time\0\u{3}start_time\0\u{3}end_time\0\u{3}update_time\0\u{3}wait_time\0\u{1}duration\0\u{1}attempt\0\u{3}error_message\0\u{1}revision\0\u{1}params\0\u{3}allowed_actions\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}project\0\u{3}job_type\0\u{1}subject\0\u{3}subject_version\0\u{1}status\0\u{1}progress\0\u{1}steps\0\u{1}submitter\0\u{3}create_time\0\u{3}start_time\0\u{3}end_time\0\u{3}update_time\0\u{3}wait_time\0\u{1}duration\0\u{1}attempt\0\u{3}error_message\0\u{1}revision\0\u{1}params\0\u{3}allowed_actions\0\u{4}\u{14}callback_deliveries\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -1416,6 +1498,7 @@ nonisolated extension Kiln_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._Message
     var _revision: Int64 = 0
     var _params: Dictionary<String,String> = [:]
     var _allowedActions: [Kiln_V1_JobAction] = []
+    var _callbackDeliveries: [Kiln_V1_CallbackDelivery] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1446,6 +1529,7 @@ nonisolated extension Kiln_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._Message
       _revision = source._revision
       _params = source._params
       _allowedActions = source._allowedActions
+      _callbackDeliveries = source._callbackDeliveries
     }
   }
 
@@ -1484,6 +1568,7 @@ nonisolated extension Kiln_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._Message
         case 18: try { try decoder.decodeSingularInt64Field(value: &_storage._revision) }()
         case 19: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &_storage._params) }()
         case 20: try { try decoder.decodeRepeatedEnumField(value: &_storage._allowedActions) }()
+        case 40: try { try decoder.decodeRepeatedMessageField(value: &_storage._callbackDeliveries) }()
         default: break
         }
       }
@@ -1556,6 +1641,9 @@ nonisolated extension Kiln_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._Message
       if !_storage._allowedActions.isEmpty {
         try visitor.visitPackedEnumField(value: _storage._allowedActions, fieldNumber: 20)
       }
+      if !_storage._callbackDeliveries.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._callbackDeliveries, fieldNumber: 40)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1585,10 +1673,95 @@ nonisolated extension Kiln_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._Message
         if _storage._revision != rhs_storage._revision {return false}
         if _storage._params != rhs_storage._params {return false}
         if _storage._allowedActions != rhs_storage._allowedActions {return false}
+        if _storage._callbackDeliveries != rhs_storage._callbackDeliveries {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Kiln_V1_CallbackDelivery: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CallbackDelivery"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}url\0\u{3}job_status\0\u{1}revision\0\u{3}create_time\0\u{1}attempts\0\u{3}last_attempt_time\0\u{3}last_result\0\u{3}last_status_code\0\u{1}delivered\0\u{3}next_attempt_time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.url) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.jobStatus) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.revision) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._createTime) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.attempts) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._lastAttemptTime) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.lastResult) }()
+      case 9: try { try decoder.decodeSingularInt32Field(value: &self.lastStatusCode) }()
+      case 10: try { try decoder.decodeSingularBoolField(value: &self.delivered) }()
+      case 11: try { try decoder.decodeSingularMessageField(value: &self._nextAttemptTime) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.id != 0 {
+      try visitor.visitSingularInt64Field(value: self.id, fieldNumber: 1)
+    }
+    if !self.url.isEmpty {
+      try visitor.visitSingularStringField(value: self.url, fieldNumber: 2)
+    }
+    if self.jobStatus != .unspecified {
+      try visitor.visitSingularEnumField(value: self.jobStatus, fieldNumber: 3)
+    }
+    if self.revision != 0 {
+      try visitor.visitSingularInt64Field(value: self.revision, fieldNumber: 4)
+    }
+    try { if let v = self._createTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if self.attempts != 0 {
+      try visitor.visitSingularInt32Field(value: self.attempts, fieldNumber: 6)
+    }
+    try { if let v = self._lastAttemptTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    if !self.lastResult.isEmpty {
+      try visitor.visitSingularStringField(value: self.lastResult, fieldNumber: 8)
+    }
+    if self.lastStatusCode != 0 {
+      try visitor.visitSingularInt32Field(value: self.lastStatusCode, fieldNumber: 9)
+    }
+    if self.delivered != false {
+      try visitor.visitSingularBoolField(value: self.delivered, fieldNumber: 10)
+    }
+    try { if let v = self._nextAttemptTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Kiln_V1_CallbackDelivery, rhs: Kiln_V1_CallbackDelivery) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.url != rhs.url {return false}
+    if lhs.jobStatus != rhs.jobStatus {return false}
+    if lhs.revision != rhs.revision {return false}
+    if lhs._createTime != rhs._createTime {return false}
+    if lhs.attempts != rhs.attempts {return false}
+    if lhs._lastAttemptTime != rhs._lastAttemptTime {return false}
+    if lhs.lastResult != rhs.lastResult {return false}
+    if lhs.lastStatusCode != rhs.lastStatusCode {return false}
+    if lhs.delivered != rhs.delivered {return false}
+    if lhs._nextAttemptTime != rhs._nextAttemptTime {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2625,7 +2798,7 @@ nonisolated extension Kiln_V1_StepType: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Kiln_V1_JobType: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JobType"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}description\0\u{1}steps\0\u{1}params\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}description\0\u{1}steps\0\u{1}params\0\u{4}\u{6}callback_url\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2637,6 +2810,7 @@ nonisolated extension Kiln_V1_JobType: SwiftProtobuf.Message, SwiftProtobuf._Mes
       case 2: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.steps) }()
       case 4: try { try decoder.decodeRepeatedMessageField(value: &self.params) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.callbackURL) }()
       default: break
       }
     }
@@ -2655,6 +2829,9 @@ nonisolated extension Kiln_V1_JobType: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if !self.params.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.params, fieldNumber: 4)
     }
+    if !self.callbackURL.isEmpty {
+      try visitor.visitSingularStringField(value: self.callbackURL, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2663,6 +2840,7 @@ nonisolated extension Kiln_V1_JobType: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if lhs.description_p != rhs.description_p {return false}
     if lhs.steps != rhs.steps {return false}
     if lhs.params != rhs.params {return false}
+    if lhs.callbackURL != rhs.callbackURL {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
