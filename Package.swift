@@ -136,6 +136,7 @@ let package = Package(
       name: "kiln",
       dependencies: [
         "KilnClient",
+        "KilnWire",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: swiftSettings

@@ -169,6 +169,68 @@ struct KilnCommandTests {
     }
   }
 
+  @Test("projects, users, grants, tokens, whoami and the audit trail; refusals exit 77")
+  func access() async throws {
+    let harness = ServerHarness()
+    defer { harness.cleanUp() }
+    try await harness.serve { port, _ in
+      let admin = KilnCommand(port: port, token: try harness.adminToken)
+      #expect(try await admin.run("whoami").stdout.contains("admin — ADMIN"))
+      let created = try await admin.run("project", "create", "warehouse", "--description", "the cubes")
+      #expect(created.status == 0, "\(created.stderr)")
+      #expect(try await admin.run("project", "create", "warehouse").status == 65, "already exists")
+      #expect(try await admin.run("user", "create", "alice").status == 0)
+      #expect(try await admin.run("user", "create", "bob").status == 0)
+      #expect(try await admin.run("grant", "alice", "operator", "--project", "warehouse").status == 0)
+      #expect(try await admin.run("-c", "grant bob viewer --project warehouse").status == 0)
+      #expect(try await admin.run("grant", "bob", "owner", "--project", "warehouse").status == 64)
+      let users = try await admin.run("users").stdout
+      #expect(users.contains("warehouse:OPERATOR") && users.contains("warehouse:VIEWER"))
+
+      // The secret alone on stdout, for $(...); what it is on stderr.
+      let made = try await admin.run("token", "create", "--user", "alice", "--description", "laptop", "--ttl", "7d")
+      let secret = made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+      #expect(secret.hasPrefix("kiln_") && !secret.contains(" "))
+      #expect(made.stderr.contains("for alice") && made.stderr.contains("not shown again"))
+      let alice = KilnCommand(port: port, token: secret)
+      #expect(try await alice.run("whoami").stdout.contains("alice — warehouse:OPERATOR"))
+      #expect(try await alice.run("projects").stdout.contains("warehouse  OPERATOR"))
+      #expect(!(try await alice.run("projects").stdout.contains("default")), "alice holds no role in default")
+      let submitted = try await alice.run("submit", "SNAPSHOT_BUILD", "t", "--project", "warehouse", "sleep_ms=0")
+      #expect(submitted.status == 0)
+      #expect(try await alice.run("wait", submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)).status == 0)
+      let denied = try await alice.run("users")
+      #expect(denied.status == 77 && denied.stderr.contains("permission denied"))
+      #expect(try await alice.run("submit", "SNAPSHOT_BUILD", "t", "--project", "default").status == 65, "not found")
+
+      let bobSecret = try await admin.run("token", "create", "--user", "bob").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+      let bob = KilnCommand(port: port, token: bobSecret)
+      let viewerSubmit = try await bob.run("submit", "SNAPSHOT_BUILD", "t", "--project", "warehouse")
+      #expect(viewerSubmit.status == 77 && viewerSubmit.stderr.contains("VIEWER"))
+      #expect(try await KilnCommand(port: port, token: "kiln_nonsense").run("jobs").status == 77)
+      #expect(try await KilnCommand(port: port, token: nil).run("jobs").stderr.contains("no bearer token"))
+
+      // Tokens: listed, revoked, refused afterwards.
+      let tokens = try await admin.run("tokens", "--user", "alice", "-o", "json").stdout
+      let tokenID = try #require(tokens.split(separator: "\"").drop { $0 != "id" }.dropFirst(2).first.map(String.init))
+      #expect(!tokens.contains(secret), "a listing never shows the secret")
+      #expect(try await admin.run("token", "revoke", tokenID).status == 0)
+      #expect(try await alice.run("whoami").status == 77)
+      #expect(try await admin.run("revoke", "bob", "--project", "warehouse").status == 0)
+      #expect(try await bob.run("jobs", "--project", "warehouse").stdout.contains("0 of 0 job(s)"))
+
+      // The audit trail: the refused submission by bob is there, as a failure.
+      let audit = try await admin.run("audit", "--failures", "--actor", "bob")
+      #expect(audit.stdout.contains("SubmitJob") && audit.stdout.contains("permission denied"))
+      #expect(try await admin.run("audit", "--method", "RevokeToken", "-o", "json").stdout.contains(tokenID))
+
+      // A project with a finished job goes with it.
+      let deleted = try await admin.run("project", "delete", "warehouse", "--yes")
+      #expect(deleted.stdout.contains("deleted project warehouse and 1 job(s)"), "\(deleted.stderr)")
+      #expect(try await admin.run("project", "show", "warehouse").status == 65)
+    }
+  }
+
   @Test("usage errors exit 64; an unreachable server exits 69")
   func exitStatuses() async throws {
     let kiln = KilnCommand(port: 1)

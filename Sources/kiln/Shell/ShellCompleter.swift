@@ -7,7 +7,12 @@ import KilnClient
 struct ShellCompleter: Sendable {
   static let commands = [
     "submit", "jobs", "job", "pause", "resume", "restart", "discard", "delete", "wait", "watch", "log", "types",
+    "projects", "project", "users", "user", "grant", "revoke", "tokens", "token", "whoami", "audit",
     "use", "help", "exit",
+  ]
+  /// The words after a command that has subcommands.
+  static let subcommands: [String: [String]] = [
+    "project": ["create", "show", "delete"], "user": ["create", "disable", "enable"], "token": ["create", "revoke"],
   ]
   static let filterFlags = ["--project", "--status", "--type", "--subject", "--key"]
   static let flags: [String: [String]] = [
@@ -16,6 +21,8 @@ struct ShellCompleter: Sendable {
     "watch": filterFlags + ["--since", "--progress"],
     "log": ["--follow"],
     "pause": filterFlags + ["--all-projects", "--yes", "--expected-revision"],
+    "grant": ["--project"], "revoke": ["--project"], "tokens": ["--user", "--all"],
+    "audit": ["--actor", "--method", "--target", "--project", "--failures", "--since", "--limit", "--page-token"],
   ]
   static let actions: [String: JobAction] = [
     "pause": .pause, "resume": .resume, "restart": .restart, "discard": .discard, "delete": .delete,
@@ -35,6 +42,7 @@ struct ShellCompleter: Sendable {
     case "-o", "--output": return ["table", "json"]
     case "--type": return await jobTypes()
     case "--project": return await projects()
+    case "--user", "--actor": return await users()
     default: break
     }
     let typed = text.split(separator: " ").last.map(String.init) ?? ""
@@ -46,6 +54,13 @@ struct ShellCompleter: Sendable {
     switch command {
     case "help": return positional == 0 ? Self.commands : []
     case "use": return positional == 0 ? await projects() : []
+    case "project", "user", "token":
+      if positional == 0 { return Self.subcommands[command] ?? [] }
+      if command == "project", positional == 1, words.count > 1, words[1] != "create" { return await projects() }
+      if command == "user", positional == 1, words.count > 1, words[1] != "create" { return await users() }
+      return []
+    case "grant": return positional == 0 ? await users() : positional == 1 ? ["viewer", "operator"] : []
+    case "revoke": return positional == 0 ? await users() : []
     case "submit": return positional == 0 ? await jobTypes() : []
     case "job", "wait", "log": return positional == 0 ? await jobIDs(allowing: nil) : []
     default:
@@ -59,8 +74,12 @@ struct ShellCompleter: Sendable {
   }
 
   private func projects() async -> [String] {
-    let jobs = (try? await withKilnClient(configuration) { try await $0.listJobs(pageSize: 1000).jobs }) ?? []
-    return Array(Set(jobs.map(\.project))).sorted()
+    (try? await withKilnClient(configuration) { try await $0.projects().map(\.name) }) ?? []
+  }
+
+  /// Users, for an ADMIN; nothing for others (the server refuses them the list).
+  private func users() async -> [String] {
+    (try? await withKilnClient(configuration) { try await $0.users().map(\.name) }) ?? []
   }
 
   private func jobIDs(allowing action: JobAction?) async -> [String] {

@@ -23,6 +23,9 @@ struct ConnectionFlags: ParsableArguments {
   @Option(help: "A bearer token (default: $KILN_TOKEN); never written to the shell's history.")
   var token: String?
 
+  @Option(name: .customLong("token-file"), help: "Read the bearer token from this file, e.g. kilnd's <data-dir>/admin.token (default: $KILN_TOKEN_FILE).")
+  var tokenFile: String?
+
   @Option(name: .customLong("ca-file"), help: "Connect over TLS, trusting this PEM CA (default: $KILN_CA_FILE).")
   var caFile: String?
 
@@ -36,6 +39,7 @@ struct ConnectionFlags: ParsableArguments {
     if let addr { (configuration.host, configuration.port) = try KilnClientConfiguration.parseAddress(addr) }
     if let host { configuration.host = host }
     if let port { configuration.port = port }
+    if let tokenFile { configuration.token = try KilnClientConfiguration.readToken(file: tokenFile) }
     if let token { configuration.token = token }
     if let caFile { configuration.tls = ClientTLS(caFile: caFile) }
     return configuration
@@ -45,7 +49,9 @@ struct ConnectionFlags: ParsableArguments {
   func exportToEnvironment() throws {
     let configuration = try configuration()
     setenv("KILN_ADDR", "\(configuration.host):\(configuration.port)", 1)
-    if let token { setenv("KILN_TOKEN", token, 1) }
+    if let token = configuration.token, token != ProcessInfo.processInfo.environment["KILN_TOKEN"] {
+      setenv("KILN_TOKEN", token, 1)
+    }
     if let caFile { setenv("KILN_CA_FILE", caFile, 1) }
   }
 }
@@ -90,12 +96,12 @@ struct CommandFailure: Error, CustomStringConvertible {
 
   var description: String { "\(error.code): \(error.message)" }
 
-  /// 69 unreachable, 65 refused, 1 otherwise.
+  /// 69 unreachable, 77 no valid token or not allowed, 65 refused otherwise, 1 anything else.
   var exitCode: Int32 {
     switch error.code {
     case .unavailable, .deadlineExceeded: 69
-    case .notFound, .invalidArgument, .failedPrecondition, .aborted, .alreadyExists, .outOfRange, .permissionDenied,
-      .unauthenticated:
+    case .unauthenticated, .permissionDenied: 77
+    case .notFound, .invalidArgument, .failedPrecondition, .aborted, .alreadyExists, .outOfRange:
       65
     default: 1
     }
