@@ -2,15 +2,23 @@
 // to the end, then prints its steps. Start the server first (`swift run kilnd`), then:
 //
 //   swift run kiln-sdk-example [host:port]
+//
+// The token comes from $KILN_TOKEN or $KILN_TOKEN_FILE, else from the file a new kilnd
+// writes for its first ADMIN, ./kiln-data/admin.token.
 import Foundation
 import KilnClient
 
-let address = CommandLine.arguments.dropFirst().first ?? "127.0.0.1:7077"
-let (host, port) = try KilnClientConfiguration.parseAddress(address)
+var configuration = try KilnClientConfiguration.fromEnvironment(ProcessInfo.processInfo.environment)
+if let address = CommandLine.arguments.dropFirst().first {
+  (configuration.host, configuration.port) = try KilnClientConfiguration.parseAddress(address)
+}
+if configuration.token == nil, FileManager.default.fileExists(atPath: "kiln-data/admin.token") {
+  configuration.token = try KilnClientConfiguration.readToken(file: "kiln-data/admin.token")
+}
 
-try await withKilnClient(KilnClientConfiguration(host: host, port: port)) { kiln in
+try await withKilnClient(configuration) { kiln in
   let job = try await kiln.submitJob(
-    project: "examples", type: "INDEX_BUILD", subject: "sales_model", params: ["sleep_ms": "300"])
+    project: "default", type: "INDEX_BUILD", subject: "sales_model", params: ["sleep_ms": "300"])
   print("submitted \(job.id) (\(job.status.rawValue))")
 
   // Follow the job: every status, step and progress change, until it is final.
