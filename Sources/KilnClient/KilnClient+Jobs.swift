@@ -14,7 +14,7 @@ extension KilnClient {
       do {
         return try await body()
       } catch {
-        let failure = KilnError.from(error)
+        let failure = explained(KilnError.from(error))
         guard failure.code == .unavailable, attempt < configuration.retry.maxAttempts else { throw failure }
         do {
           try await Task.sleep(for: configuration.retry.backoff(forRetry: attempt))
@@ -24,6 +24,16 @@ extension KilnClient {
         attempt += 1
       }
     }
+  }
+
+  /// Adds the likely cause to a failure whose message alone would puzzle: a plaintext
+  /// client whose connection a TLS server closes during the HTTP/2 preface.
+  func explained(_ error: KilnError) -> KilnError {
+    guard error.code == .unavailable, configuration.tls == nil, error.message.contains("preface") else { return error }
+    var explained = error
+    explained.message +=
+      " If the server serves TLS (kilnd --tls-cert), connect over TLS: give its CA file (--ca-file or KILN_CA_FILE)."
+    return explained
   }
 
   /// A new request id for one logical mutation (kept across its retries).

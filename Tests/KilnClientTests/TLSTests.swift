@@ -70,6 +70,7 @@ struct TLSTests {
         try await withKilnClient(plaintext) { kiln in try await kiln.job(job.id) }
       }
       #expect(refused?.code == .unavailable)
+      #expect(refused?.message.contains("connect over TLS") == true, "\(refused?.message ?? "")")
 
       let untrusting = KilnClientConfiguration(
         host: "127.0.0.1", port: port, timeout: .seconds(5), retry: RetryPolicy(maxAttempts: 1), tls: ClientTLS())

@@ -208,6 +208,9 @@ struct AccessLifecycleTests {
           "kiln.v1.JobService/ResumeJob"
         ])
         #expect(try await admin.auditEvents(filter: AuditFilter(method: "PauseJob")).events.count == 1)
+        #expect(try await admin.auditEvents(filter: AuditFilter(method: "kiln.v1.JobService/PauseJob")).events.count == 1)
+        let unknown = await #expect(throws: KilnError.self) { _ = try await admin.auditEvents(filter: AuditFilter(method: "GetJob")) }
+        #expect(unknown?.field == "filter.method")
         #expect(try await admin.auditEvents(filter: AuditFilter(project: "alpha")).events.count == 3)
 
         var seen: [Int64] = []

@@ -122,7 +122,8 @@ public struct AuditEvent: Sendable, Hashable, Codable {
 public struct AuditFilter: Sendable, Hashable, Codable {
   /// Only calls by this user.
   public var actor: String?
-  /// Only this method: its full name or its last part (`PauseJob`).
+  /// Only this method, by full name (`kiln.v1.JobService/PauseJob`); the server also
+  /// takes the last part (`PauseJob`).
   public var method: String?
   /// Only calls on this target.
   public var target: String?

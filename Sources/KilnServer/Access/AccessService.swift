@@ -158,8 +158,17 @@ public struct AccessService: Kiln_V1_AccessService.SimpleServiceProtocol {
         }
         before = id
       }
+      var filter = request.filter.domain
+      if let method = filter.method, !method.contains("/") {
+        guard let full = AuditTrail.mutatingMethods.first(where: { $0.hasSuffix("/" + method) }) else {
+          let known = AuditTrail.mutatingMethods.map { $0.split(separator: "/").last.map(String.init) ?? $0 }.sorted()
+          throw KilnError.invalidArgument(
+            field: "filter.method", "\(method) is not an audited method; one of \(known.joined(separator: ", "))")
+        }
+        filter.method = full
+      }
       let events = try await access.auditEvents(
-        filter: request.filter.domain, beforeID: before, limit: size + 1, caller: RequestContext.caller)
+        filter: filter, beforeID: before, limit: size + 1, caller: RequestContext.caller)
       return .with {
         $0.events = events.prefix(size).map(Kiln_V1_AuditEvent.init)
         if events.count > size, let last = events.prefix(size).last { $0.nextPageToken = String(last.id) }

@@ -271,9 +271,7 @@ extension SQLiteJobStore: AccessStore {
       if let actor = filter.actor, !actor.isEmpty { add("actor = ?", [actor]) }
       if let target = filter.target, !target.isEmpty { add("target = ?", [target]) }
       if let project = filter.project, !project.isEmpty { add("project = ?", [project]) }
-      if let method = filter.method, !method.isEmpty {
-        add("(method = ? OR method LIKE ? ESCAPE '\\')", [method, "%/" + Self.escapeLike(method)])
-      }
+      if let method = filter.method, !method.isEmpty { add("method = ?", [method]) }
       if filter.failuresOnly { add("code != 0", []) }
       if let from = filter.from { add("time >= ?", [JobCoding.millis(from)]) }
       if let to = filter.to { add("time < ?", [JobCoding.millis(to)]) }
@@ -288,11 +286,6 @@ extension SQLiteJobStore: AccessStore {
           code: row["code"], message: row["message"], peer: row["peer"])
       }
     }
-  }
-
-  private static func escapeLike(_ text: String) -> String {
-    text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-      .replacingOccurrences(of: "_", with: "\\_")
   }
 
   // MARK: - Helpers

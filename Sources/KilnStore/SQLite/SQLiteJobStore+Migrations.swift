@@ -118,6 +118,7 @@ extension SQLiteJobStore {
           CREATE INDEX audit_event_actor ON audit_event(actor, id);
           CREATE INDEX audit_event_project ON audit_event(project, id);
           CREATE INDEX audit_event_target ON audit_event(target, id);
+          CREATE INDEX audit_event_method ON audit_event(method, id);
           """)
     }
     migrator.registerMigration("v3-retention-callbacks") { db in
