@@ -53,12 +53,8 @@ extension SQLiteJobStore: AccessStore {
       let bodies = try String.fetchAll(db, sql: "SELECT body FROM job WHERE project = ? ORDER BY create_time, id", arguments: [name])
       var deleted: [String] = []
       for body in bodies {
-        var job = try JobCoding.decodeJob(body)
-        let previous = job.status
-        job.revision = try Self.nextRevision(db)
-        job.updateTime = now
-        try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [job.id])
-        try self.appendEvent(db, kind: .deleted, job: job, time: now, previousStatus: previous)
+        let job = try JobCoding.decodeJob(body)
+        try self.deleteJob(db, job, previousStatus: job.status, now: now)
         deleted.append(job.id)
       }
       try db.execute(sql: "DELETE FROM role_binding WHERE project = ?", arguments: [name])

@@ -18,12 +18,8 @@ extension SQLiteJobStore {
           """, arguments: arguments)
       var deleted: [String] = []
       for body in bodies {
-        var job = try JobCoding.decodeJob(body)
-        let previousStatus = job.status
-        job.revision = try Self.nextRevision(db)
-        job.updateTime = now
-        try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [job.id])
-        try self.appendEvent(db, kind: .deleted, job: job, time: now, previousStatus: previousStatus)
+        let job = try JobCoding.decodeJob(body)
+        try self.deleteJob(db, job, previousStatus: job.status, now: now)
         deleted.append(job.id)
       }
       return deleted

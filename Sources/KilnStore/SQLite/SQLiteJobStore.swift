@@ -86,10 +86,7 @@ public final class SQLiteJobStore: JobStore {
         try self.appendEvent(db, kind: kind, job: job, time: now, previousStatus: previousStatus)
         result = job
       case .delete:
-        job.revision = try Self.nextRevision(db)
-        job.updateTime = now
-        try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [jobID])
-        try self.appendEvent(db, kind: .deleted, job: job, time: now, previousStatus: previousStatus)
+        try self.deleteJob(db, job, previousStatus: previousStatus, now: now)
         result = nil
       }
       if let idempotency {
@@ -244,6 +241,15 @@ public final class SQLiteJobStore: JobStore {
   /// completion callbacks the change triggers (see ``setCallbackTrigger(_:)``).
   ///
   /// Every write of a job goes through here, so no change can skip its callbacks.
+  /// Deletes a job's row and appends its deleted event (the job as it was, at the new revision).
+  func deleteJob(_ db: Database, _ job: Job, previousStatus: JobStatus, now: Date) throws {
+    var job = job
+    job.revision = try Self.nextRevision(db)
+    job.updateTime = now
+    try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [job.id])
+    try appendEvent(db, kind: .deleted, job: job, time: now, previousStatus: previousStatus)
+  }
+
   func appendEvent(_ db: Database, kind: JobEvent.Kind, job: Job, time: Date, previousStatus: JobStatus?) throws {
     try db.execute(
       sql: """
