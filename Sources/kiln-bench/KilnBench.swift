@@ -16,7 +16,7 @@ import Synchronization
 struct KilnBench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "kiln-bench", abstract: "Benchmarks of a real kilnd over HTTP/2 on 127.0.0.1.",
-    subcommands: [WatchLatency.self, WatchMemory.self])
+    subcommands: [WatchLatency.self, WatchMemory.self, Calls.self])
 }
 
 /// Starts a server in this process on an ephemeral port with a fresh data directory.
@@ -74,6 +74,13 @@ final class Counter: Sendable {
   var count: Int { value.load(ordering: .relaxed) }
 }
 
+/// Measurements gathered by concurrent tasks.
+final class Samples: Sendable {
+  private let values = Mutex<[Double]>([])
+  func add(_ more: [Double]) { values.withLock { $0 += more } }
+  var all: [Double] { values.withLock { $0 } }
+}
+
 /// When each watcher received each revision.
 final class Arrivals: Sendable {
   private let times = Mutex<[Int64: [ContinuousClock.Instant]]>([:])
@@ -84,6 +91,61 @@ final class Arrivals: Sendable {
 func percentile(_ sorted: [Double], _ p: Double) -> Double {
   guard !sorted.isEmpty else { return .nan }
   return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
+}
+
+struct Calls: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Unary calls per second and their latency (GetJob as an OPERATOR: token, roles, read, answer).")
+
+  @Option(help: "Concurrent callers, each on its own HTTP/2 connection.") var clients = 8
+  @Option(help: "Calls per caller.") var calls = 2000
+  @ArgumentParser.Flag(name: .customLong("no-auth"), help: "Serve with --insecure-no-auth and send no token (the baseline).")
+  var noAuth = false
+
+  func run() async throws {
+    try await withBenchServer(configure: { $0.requiresAuthentication = !noAuth }) { port, app in
+      var secret: String?
+      if !noAuth {
+        _ = try await app.access.createUser(name: "bench-operator", isAdmin: false, caller: .system)
+        try await app.access.grantRole(.operator, user: "bench-operator", project: "bench", caller: .system)
+        secret = try await app.access.createToken(user: "bench-operator", description: "", ttl: nil, caller: .system).secret
+      }
+      let token = secret
+      let (clients, calls) = (self.clients, self.calls)
+      let job = try await app.engine.submit(
+        .init(project: "bench", jobType: "INDEX_BUILD", subject: "calls", params: ["sleep_ms": "600000"]))
+      let latencies = Samples()
+      let started = ContinuousClock.now
+      try await withThrowingTaskGroup(of: Void.self) { group in
+        for _ in 0..<clients {
+          group.addTask {
+            try await withGRPCClient(
+              transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext),
+              interceptors: token.map { [BearerTokenInterceptor(token: $0)] } ?? []
+            ) { client in
+              let jobs = Kiln_V1_JobService.Client(wrapping: client)
+              var mine: [Double] = []
+              mine.reserveCapacity(calls)
+              for _ in 0..<calls {
+                let start = ContinuousClock.now
+                _ = try await jobs.getJob(.with { $0.id = job.id })
+                let elapsed = ContinuousClock.now - start
+                mine.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+              }
+              latencies.add(mine)
+            }
+          }
+        }
+        try await group.waitForAll()
+      }
+      let elapsed = ContinuousClock.now - started
+      let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+      let sorted = latencies.all.sorted()
+      print("calls: GetJob, \(clients) callers × \(calls) calls, \(noAuth ? "no authentication" : "bearer token of an OPERATOR")")
+      print(String(format: "  %.0f calls/s; latency p50 %.3f ms, p99 %.3f ms, max %.3f ms",
+                   Double(sorted.count) / seconds, percentile(sorted, 0.5), percentile(sorted, 0.99), sorted.last ?? .nan))
+    }
+  }
 }
 
 struct WatchLatency: AsyncParsableCommand {

@@ -128,7 +128,7 @@ public final class KilnApplication: Sendable {
     guard configuration.requiresAuthentication else {
       try await access.createDefaultProjectIfNone()
       logger.critical(
-        "AUTHENTICATION IS OFF (--insecure-no-auth): anyone who can reach \(configuration.host):\(configuration.port) is an ADMIN of every project")
+        "AUTHENTICATION IS OFF (--insecure-no-auth): anyone who can connect to \(configuration.host) is an ADMIN of every project")
       return
     }
     if try await access.bootstrap(tokenFile: adminTokenFile) {
