@@ -104,17 +104,55 @@ struct AccessLifecycleTests {
     }
   }
 
+  @Test("a role granted or revoked applies from the next call on; the user's watches end with UNAVAILABLE")
+  func roleChanges() async throws {
+    let harness = ServerHarness()
+    defer { harness.cleanUp() }
+    try await harness.serve { port, app in
+      try await withKilnClient(try harness.adminConfiguration(port: port)) { admin in
+        _ = try await admin.createUser("carol")
+        let carol = KilnClientConfiguration(
+          port: port, token: try await admin.createToken(for: "carol").secret, retry: RetryPolicy(maxAttempts: 1))
+        let job = try await admin.submitJob(project: "alpha", type: "INDEX_BUILD", subject: "s", params: ["sleep_ms": "600000"])
+        let hidden = await #expect(throws: KilnError.self) { try await withKilnClient(carol) { _ = try await $0.job(job.id) } }
+        #expect(hidden?.code == .notFound)
+
+        try await admin.grantRole(.viewer, to: "carol", in: "alpha")
+        #expect(try await withKilnClient(carol) { try await $0.job(job.id).id } == job.id)
+        let viewerPause = await #expect(throws: KilnError.self) {
+          try await withKilnClient(carol) { _ = try await $0.pause(job.id) }
+        }
+        #expect(viewerPause?.code == .permissionDenied)
+
+        try await admin.grantRole(.operator, to: "carol", in: "alpha")
+        #expect(try await withKilnClient(carol) { try await $0.pause(job.id).status } == .paused)
+
+        let watch = Task { try await Self.watchUntilEnd(carol) }
+        #expect(await eventually { app.openStreams.count == 1 })
+        try await admin.revokeRole(from: "carol", in: "alpha")
+        #expect(Self.code(of: await watch.result) == .unavailable)
+        let gone = await #expect(throws: KilnError.self) { try await withKilnClient(carol) { _ = try await $0.job(job.id) } }
+        #expect(gone?.code == .notFound)
+      }
+    }
+  }
+
   @Test("a token with a time to live stops working when it expires")
   func expiry() async throws {
     let harness = ServerHarness()
     defer { harness.cleanUp() }
     try await harness.serve { port, _ in
       try await withKilnClient(try harness.adminConfiguration(port: port)) { admin in
+        // A token within its life works, and says when it ends.
+        let hour = try await admin.createToken(description: "an hour", ttl: .seconds(3600))
+        let expiry = try #require(hour.token.expireTime)
+        #expect(abs(expiry.timeIntervalSince(hour.token.createTime) - 3600) < 1)
+        let working = KilnClientConfiguration(port: port, token: hour.secret, retry: RetryPolicy(maxAttempts: 1))
+        #expect(try await withKilnClient(working) { try await $0.whoAmI().tokenID } == hour.token.id)
+        // One past its life is refused (waiting longer than the life, never racing it).
         let short = try await admin.createToken(description: "short", ttl: .seconds(1))
-        #expect(short.token.expireTime != nil)
-        let client = KilnClientConfiguration(port: port, token: short.secret, retry: RetryPolicy(maxAttempts: 1))
-        #expect(try await withKilnClient(client) { try await $0.whoAmI().tokenID } == short.token.id)
         try await Task.sleep(for: .milliseconds(1500))
+        let client = KilnClientConfiguration(port: port, token: short.secret, retry: RetryPolicy(maxAttempts: 1))
         let expired = await #expect(throws: KilnError.self) { try await withKilnClient(client) { _ = try await $0.whoAmI() } }
         #expect(expired?.code == .unauthenticated)
         #expect(expired?.message.contains("expired") == true)

@@ -3,6 +3,7 @@ public import Foundation
 public import KilnCore
 public import KilnStore
 public import Logging
+import Synchronization
 
 /// Projects, users, roles and tokens, and the rules of who may change them.
 ///
@@ -14,6 +15,18 @@ public final class AccessManager: Sendable {
   public let store: any AccessStore
   private let engine: JobEngine
   private let logger: Logger
+  private let grants = Mutex(GrantCache())
+
+  /// Valid tokens already looked up, by secret hash, so that a call costs no database
+  /// read. Every change that could make a grant stale (a revoked token, a disabled user,
+  /// a role granted or revoked, a project deleted) goes through this manager, which then
+  /// empties the cache; the generation keeps a lookup that raced with such a change
+  /// from putting its stale answer back. Unknown tokens are never cached.
+  private struct GrantCache {
+    var generation: UInt64 = 0
+    var entries: [String: TokenGrant] = [:]
+    static let capacity = 10_000
+  }
 
   /// Creates a manager over `store`; `engine` removes the logs of jobs deleted with a project.
   public init(store: any AccessStore, engine: JobEngine, logger: Logger) {
@@ -29,8 +42,21 @@ public final class AccessManager: Sendable {
   /// - Throws: ``KilnError`` (unauthenticated) for an unknown, expired or revoked token,
   ///   or one of a disabled user. The messages never say which tokens exist.
   public func authenticate(secret: String) async throws -> Caller {
-    guard let grant = try await store.grant(secretHash: Self.hash(secret)) else {
-      throw KilnError(code: .unauthenticated, message: "the bearer token is not valid")
+    let hash = Self.hash(secret)
+    let (cached, generation) = grants.withLock { ($0.entries[hash], $0.generation) }
+    let grant: TokenGrant
+    if let cached {
+      grant = cached
+    } else {
+      guard let found = try await store.grant(secretHash: hash) else {
+        throw KilnError(code: .unauthenticated, message: "the bearer token is not valid")
+      }
+      grant = found
+      grants.withLock { cache in
+        guard cache.generation == generation else { return }
+        if cache.entries.count >= GrantCache.capacity { cache.entries.removeAll(keepingCapacity: true) }
+        cache.entries[hash] = found
+      }
     }
     let now = Date()
     if grant.token.revokeTime != nil {
@@ -56,6 +82,14 @@ public final class AccessManager: Sendable {
     do {
       try await store.createProject(project)
     } catch let error as KilnError where error.code == .alreadyExists {}
+  }
+
+  /// Forgets every cached grant; called after each change that can narrow one.
+  private func invalidateGrants() {
+    grants.withLock {
+      $0.generation &+= 1
+      $0.entries.removeAll(keepingCapacity: true)
+    }
   }
 
   /// On a server without users: creates the ADMIN `admin` with a token, and writes the
@@ -108,6 +142,7 @@ public final class AccessManager: Sendable {
     guard !name.isEmpty else { throw KilnError.invalidArgument(field: "name", "is empty") }
     try requireAdmin(caller, to: "delete projects")
     let deleted = try await store.deleteProject(named: name, now: .kilnNow())
+    invalidateGrants()
     for id in deleted { engine.removeLogs(jobID: id, keepingAttempt: nil) }
     logger.info("project deleted", metadata: ["project": "\(name)", "jobs": "\(deleted.count)", "by": "\(caller.name)"])
     return deleted.count
@@ -147,7 +182,9 @@ public final class AccessManager: Sendable {
         throw KilnError(code: .failedPrecondition, message: "\(name) is the last enabled ADMIN; create another ADMIN first")
       }
     }
-    return try await store.setUserDisabled(name, disabled: disabled)
+    let user = try await store.setUserDisabled(name, disabled: disabled)
+    invalidateGrants()
+    return user
   }
 
   /// Gives a user a role in a project (ADMIN).
@@ -156,6 +193,7 @@ public final class AccessManager: Sendable {
     guard !user.isEmpty else { throw KilnError.invalidArgument(field: "user", "is empty") }
     guard !project.isEmpty else { throw KilnError.invalidArgument(field: "project", "is empty") }
     try await store.grantRole(role, user: user, project: project)
+    invalidateGrants()
   }
 
   /// Takes a user's role in a project away (ADMIN).
@@ -167,6 +205,7 @@ public final class AccessManager: Sendable {
     guard try await store.revokeRole(user: user, project: project) else {
       throw KilnError(code: .notFound, message: "user \(user) holds no role in project \(project)")
     }
+    invalidateGrants()
   }
 
   // MARK: - Tokens
@@ -206,8 +245,10 @@ public final class AccessManager: Sendable {
     guard let token = try await store.token(id: id), caller.isAdmin || token.user == caller.name else {
       throw KilnError(code: .notFound, message: "token \(id) not found")
     }
+    let revoked = try await store.revokeToken(id: id, now: .kilnNow())
+    invalidateGrants()
     logger.info("token revoked", metadata: ["token": "\(id)", "by": "\(caller.name)"])
-    return try await store.revokeToken(id: id, now: .kilnNow())
+    return revoked
   }
 
   // MARK: - Audit

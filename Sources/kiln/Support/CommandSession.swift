@@ -24,9 +24,21 @@ struct CommandSession {
     let editor = LineEditor(terminal: terminal, history: history) { await completer.candidates(before: $0) }
     let interrupts = InterruptWatcher()
     var project: String?
-    print("kiln: \(configuration.host):\(configuration.port). 'help' lists commands; Tab completes; Ctrl-D leaves.")
+    // Who the server takes us for, once: in the prompt, and a hint when nobody.
+    var user = ""
+    do {
+      let me = try await withKilnClient(configuration) { try await $0.whoAmI() }
+      user = me.user.name + "@"
+      let roles = rolesText(me.user)
+      print("kiln: \(me.user.name) on \(configuration.host):\(configuration.port)\(roles.isEmpty ? "" : " (\(roles))").")
+    } catch let error as KilnError where error.code == .unauthenticated {
+      print("kiln: \(error.message). Set KILN_TOKEN or KILN_TOKEN_FILE (a new kilnd writes <data-dir>/admin.token).")
+    } catch {
+      print("kiln: \(configuration.host):\(configuration.port) does not answer yet (\(error)).")
+    }
+    print("'help' lists commands; Tab completes; Ctrl-D leaves.")
     while true {
-      let prompt = "kiln \(configuration.host):\(configuration.port)\(project.map { " [\($0)]" } ?? "")> "
+      let prompt = "kiln \(user)\(configuration.host):\(configuration.port)\(project.map { " [\($0)]" } ?? "")> "
       switch await editor.readLine(prompt: prompt) {
       case .endOfInput:
         return
