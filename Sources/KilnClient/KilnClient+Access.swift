@@ -35,13 +35,33 @@ extension KilnClient {
   // MARK: - Projects
 
   /// Creates a project (ADMIN).
+  /// - Parameter callbackURL: Receives a JSON POST when any of the project's jobs ends.
   /// - Throws: ``KilnError``: already exists, invalid argument, permission denied.
-  public func createProject(_ name: String, description: String = "") async throws(KilnError) -> Project {
+  public func createProject(_ name: String, description: String = "", callbackURL: String? = nil)
+    async throws(KilnError) -> Project
+  {
     let response = try await call {
       try await projectService.createProject(
         .with {
           $0.name = name
           $0.description_p = description
+          $0.callbackURL = callbackURL ?? ""
+        }, options: callOptions())
+    }
+    return response.project.domain
+  }
+
+  /// Changes a project's description or callback URL (ADMIN); `nil` leaves a field as
+  /// it is, an empty callback URL removes it.
+  public func updateProject(_ name: String, description: String? = nil, callbackURL: String? = nil)
+    async throws(KilnError) -> Project
+  {
+    let response = try await call {
+      try await projectService.updateProject(
+        .with {
+          $0.name = name
+          if let description { $0.description_p = description }
+          if let callbackURL { $0.callbackURL = callbackURL }
         }, options: callOptions())
     }
     return response.project.domain

@@ -31,6 +31,11 @@ public protocol AccessStore: Sendable {
   /// The projects named in `names` (every project when `nil`), by name.
   func projects(named names: Set<String>?) async throws -> [Project]
 
+  /// Changes what is given of a project's description and callback URL (`.some(nil)`
+  /// removes the URL).
+  /// - Throws: ``KilnError`` (not found).
+  func updateProject(named name: String, description: String?, callbackURL: String??) async throws -> Project
+
   /// Deletes a project, its role bindings and its FINISHED and DISCARDED jobs (each
   /// with a deleted event), in one transaction.
   /// - Returns: The ids of the deleted jobs.

@@ -35,11 +35,14 @@ extension Kiln_V1_Project {
     description_p = project.description
     createTime = Google_Protobuf_Timestamp(date: project.createTime)
     creator = project.creator
+    callbackURL = project.callbackURL ?? ""
   }
 
   /// The domain form.
   public var domain: Project {
-    Project(name: name, description: description_p, createTime: createTime.date, creator: creator)
+    Project(
+      name: name, description: description_p, createTime: createTime.date, creator: creator,
+      callbackURL: callbackURL.isEmpty ? nil : callbackURL)
   }
 }
 

@@ -184,6 +184,9 @@ let probes: [Probe] = [
   Probe(rpc: "ProjectService/ListProjects", expected: anyoneSignedIn) { _, _, kiln in
     _ = try await kiln.projects()
   },
+  Probe(rpc: "ProjectService/UpdateProject", expected: adminOnly) { _, _, kiln in
+    _ = try await kiln.updateProject("alpha", description: "changed")
+  },
   Probe(rpc: "ProjectService/DeleteProject", expected: adminOnly) { world, who, kiln in
     let name = "doomed-\(who.rawValue.filter(\.isLetter))"
     _ = try await world.admin.createProject(name)

@@ -71,6 +71,49 @@ struct CallbackTests {
     #expect(payload.endTime == job.endTime)
   }
 
+  @Test("a project's callback URL receives its jobs' endings, beside the job type's; a new URL applies from then on")
+  func projectCallbacks() async throws {
+    let typeReceiver = try await CallbackReceiver.start { _ in .status(200) }
+    let first = try await CallbackReceiver.start { _ in .status(200) }
+    let second = try await CallbackReceiver.start { _ in .status(200) }
+    let harness = ServerHarness()
+    defer { harness.cleanUp() }
+    try await harness.run(configure: {
+      $0.jobTypes = try? self.catalog(["NOTIFY": typeReceiver.url])
+      $0.callbacks = self.fast()
+    }) { client, _ in
+      let bad = await #expect(throws: KilnError.self) { _ = try await client.createProject("hooked", callbackURL: "ftp://x") }
+      #expect(bad?.field == "callback_url")
+      let project = try await client.createProject("hooked", callbackURL: first.url)
+      #expect(project.callbackURL == first.url)
+      let job = try await client.submitJob(project: "hooked", type: "NOTIFY", subject: "s")
+      _ = try await client.waitForJob(job.id)
+      #expect(try await eventually { try await client.job(job.id).callbackDeliveries?.filter(\.delivered).count == 2 })
+      #expect(Set(try await client.job(job.id).callbackDeliveries?.map(\.url) ?? []) == [typeReceiver.url, first.url])
+      #expect(try await client.job(job.id).callbackDeliveries?.count == 2, "each URL once")
+
+      // A job of another project notifies only its type's receiver.
+      let other = try await client.submitJob(project: "p1", type: "NOTIFY", subject: "s")
+      _ = try await client.waitForJob(other.id)
+      #expect(try await eventually { try await client.job(other.id).callbackDeliveries?.first?.delivered == true })
+      #expect(try await client.job(other.id).callbackDeliveries?.map(\.url) == [typeReceiver.url])
+
+      let updated = try await client.updateProject("hooked", callbackURL: second.url)
+      #expect(updated.callbackURL == second.url && updated.description == project.description)
+      let later = try await client.submitJob(project: "hooked", type: "NOTIFY", subject: "s")
+      _ = try await client.waitForJob(later.id)
+      #expect(try await eventually { try await client.job(later.id).callbackDeliveries?.filter(\.delivered).count == 2 })
+      #expect(Set(try await client.job(later.id).callbackDeliveries?.map(\.url) ?? []) == [typeReceiver.url, second.url])
+
+      let cleared = try await client.updateProject("hooked", callbackURL: "")
+      #expect(cleared.callbackURL == nil)
+    }
+    #expect(first.received.count == 1 && second.received.count == 1)
+    await typeReceiver.stop()
+    await first.stop()
+    await second.stop()
+  }
+
   @Test("a receiver that never answers does not hold up other jobs' callbacks to a good receiver")
   func hangingReceiverDoesNotSlowOthers() async throws {
     let hanging = try await CallbackReceiver.start { _ in .never }

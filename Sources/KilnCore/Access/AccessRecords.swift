@@ -10,13 +10,16 @@ public struct Project: Sendable, Hashable, Codable {
   public var createTime: Date
   /// Who created it.
   public var creator: String
+  /// Receives a completion callback when any of the project's jobs ends.
+  public var callbackURL: String?
 
   /// Creates a project.
-  public init(name: String, description: String, createTime: Date, creator: String) {
+  public init(name: String, description: String, createTime: Date, creator: String, callbackURL: String? = nil) {
     self.name = name
     self.description = description
     self.createTime = createTime
     self.creator = creator
+    self.callbackURL = callbackURL
   }
 }
 

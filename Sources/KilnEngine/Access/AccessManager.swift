@@ -16,6 +16,8 @@ public final class AccessManager: Sendable {
   private let engine: JobEngine
   private let logger: Logger
   private let grants = Mutex(GrantCache())
+  /// The projects' callback URLs as the engine's callback rule reads them.
+  public let projectCallbacks: ProjectCallbackURLs
 
   /// Valid tokens already looked up, by secret hash, so that a call costs no database
   /// read. Every change that could make a grant stale (a revoked token, a disabled user,
@@ -28,11 +30,22 @@ public final class AccessManager: Sendable {
     static let capacity = 10_000
   }
 
-  /// Creates a manager over `store`; `engine` removes the logs of jobs deleted with a project.
-  public init(store: any AccessStore, engine: JobEngine, logger: Logger) {
+  /// Creates a manager over `store`; `engine` removes the logs of jobs deleted with a
+  /// project; `projectCallbacks` is kept equal to the projects' callback URLs (call
+  /// ``loadProjectCallbacks()`` once at start).
+  public init(
+    store: any AccessStore, engine: JobEngine, projectCallbacks: ProjectCallbackURLs = ProjectCallbackURLs(),
+    logger: Logger
+  ) {
     self.store = store
     self.engine = engine
+    self.projectCallbacks = projectCallbacks
     self.logger = logger
+  }
+
+  /// Reads every project's callback URL into ``projectCallbacks``.
+  public func loadProjectCallbacks() async throws {
+    projectCallbacks.load(try await store.projects(named: nil))
   }
 
   // MARK: - Authentication
@@ -112,12 +125,18 @@ public final class AccessManager: Sendable {
   // MARK: - Projects
 
   /// Creates a project (ADMIN).
-  public func createProject(name: String, description: String, caller: Caller) async throws -> Project {
+  /// - Parameter callbackURL: Receives a callback when any of its jobs ends.
+  public func createProject(name: String, description: String, callbackURL: String? = nil, caller: Caller) async throws
+    -> Project
+  {
     try requireAdmin(caller, to: "create projects")
     try Names.checkProject(name, field: "name")
-    guard description.utf8.count <= 1024 else { throw KilnError.invalidArgument(field: "description", "is longer than 1024 bytes") }
-    let project = Project(name: name, description: description, createTime: .kilnNow(), creator: caller.name)
+    try Self.checkDescription(description)
+    let url = callbackURL.flatMap { $0.isEmpty ? nil : $0 }
+    if let url { try CallbackURL.validate(url, field: "callback_url") }
+    let project = Project(name: name, description: description, createTime: .kilnNow(), creator: caller.name, callbackURL: url)
     try await store.createProject(project)
+    projectCallbacks.set(url, for: name)
     logger.info("project created", metadata: ["project": "\(name)", "by": "\(caller.name)"])
     return project
   }
@@ -136,6 +155,27 @@ public final class AccessManager: Sendable {
     try await store.projects(named: caller.viewableProjects)
   }
 
+  /// Changes a project's description or callback URL (ADMIN); `nil` leaves a field as it
+  /// is, an empty callback URL removes it.
+  public func updateProject(named name: String, description: String?, callbackURL: String?, caller: Caller) async throws
+    -> Project
+  {
+    guard !name.isEmpty else { throw KilnError.invalidArgument(field: "name", "is empty") }
+    try requireAdmin(caller, to: "change projects")
+    if let description { try Self.checkDescription(description) }
+    let url: String?? = callbackURL.map { $0.isEmpty ? nil : $0 }
+    if let url, let url { try CallbackURL.validate(url, field: "callback_url") }
+    let project = try await store.updateProject(named: name, description: description, callbackURL: url)
+    projectCallbacks.set(project.callbackURL, for: name)
+    return project
+  }
+
+  private static func checkDescription(_ description: String) throws(KilnError) {
+    guard description.utf8.count <= 1024 else {
+      throw KilnError.invalidArgument(field: "description", "is longer than 1024 bytes")
+    }
+  }
+
   /// Deletes a project with its role grants and its final jobs and their logs (ADMIN).
   /// - Returns: How many jobs were deleted with it.
   public func deleteProject(named name: String, caller: Caller) async throws -> Int {
@@ -143,6 +183,7 @@ public final class AccessManager: Sendable {
     try requireAdmin(caller, to: "delete projects")
     let deleted = try await store.deleteProject(named: name, now: .kilnNow())
     invalidateGrants()
+    projectCallbacks.set(nil, for: name)
     for id in deleted { engine.removeLogs(jobID: id, keepingAttempt: nil) }
     logger.info("project deleted", metadata: ["project": "\(name)", "jobs": "\(deleted.count)", "by": "\(caller.name)"])
     return deleted.count

@@ -25,7 +25,8 @@ public struct ProjectService: Kiln_V1_ProjectService.SimpleServiceProtocol {
     try await audited(audit, logger, context, kind: "project", target: request.name) { note in
       note.project = request.name
       let project = try await access.createProject(
-        name: request.name, description: request.description_p, caller: RequestContext.caller)
+        name: request.name, description: request.description_p, callbackURL: request.callbackURL,
+        caller: RequestContext.caller)
       return .with { $0.project = Kiln_V1_Project(project) }
     }
   }
@@ -45,6 +46,18 @@ public struct ProjectService: Kiln_V1_ProjectService.SimpleServiceProtocol {
     try await mappingErrors(logger, "ListProjects") {
       let projects = try await access.projects(caller: RequestContext.caller)
       return .with { $0.projects = projects.map(Kiln_V1_Project.init) }
+    }
+  }
+
+  public func updateProject(request: Kiln_V1_UpdateProjectRequest, context: ServerContext) async throws
+    -> Kiln_V1_UpdateProjectResponse
+  {
+    try await audited(audit, logger, context, kind: "project", target: request.name) { note in
+      note.project = request.name
+      let project = try await access.updateProject(
+        named: request.name, description: request.hasDescription_p ? request.description_p : nil,
+        callbackURL: request.hasCallbackURL ? request.callbackURL : nil, caller: RequestContext.caller)
+      return .with { $0.project = Kiln_V1_Project(project) }
     }
   }
 

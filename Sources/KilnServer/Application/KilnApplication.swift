@@ -51,13 +51,16 @@ public final class KilnApplication: Sendable {
     let databasePath = configuration.dataDirectory.appendingPathComponent("kiln.sqlite").path
     let store = try SQLiteJobStore(path: databasePath)
 
+    // A job's completion callbacks go to its type's URL and to its project's.
+    let catalog = configuration.jobTypes ?? .builtin
+    let projectCallbacks = ProjectCallbackURLs()
     engine = JobEngine(
-      store: store, catalog: configuration.jobTypes ?? .builtin,
+      store: store, catalog: catalog,
       configuration: EngineConfiguration(
         maxRunningJobs: configuration.maxRunningJobs,
         maxRunningJobsPerProject: configuration.maxRunningJobsPerProject, logsDirectory: logsDirectory,
         stopGracePeriod: configuration.stopGracePeriod, progressInterval: configuration.progressInterval),
-      logger: logger)
+      logger: logger, callbackTargets: CallbackTargets.jobTypes(catalog).adding(projectCallbacks.targets))
 
     // SwiftNIO's HTTP/2 advertises 100 concurrent streams per connection unless told
     // otherwise; a dashboard or the shell may hold many watches on one connection.
@@ -73,7 +76,8 @@ public final class KilnApplication: Sendable {
     compactor = EventLogCompactor(
       store: store, keepEvents: configuration.eventRetentionCount, keepFor: configuration.eventRetentionAge,
       interval: configuration.compactionInterval, logger: logger)
-    access = AccessManager(store: store, engine: engine, logger: logger)
+    access = AccessManager(store: store, engine: engine, projectCallbacks: projectCallbacks, logger: logger)
+    try await access.loadProjectCallbacks()
     let audit = AuditTrail(access: access)
     retention = JobRetention(
       store: store, logsDirectory: logsDirectory, keepFor: configuration.jobRetentionAge,

@@ -13,7 +13,8 @@ public struct AuditTrail: Sendable {
   public static let mutatingMethods: Set<String> = [
     "kiln.v1.JobService/SubmitJob", "kiln.v1.JobService/PauseJob", "kiln.v1.JobService/ResumeJob",
     "kiln.v1.JobService/RestartJob", "kiln.v1.JobService/DiscardJob", "kiln.v1.JobService/DeleteJob",
-    "kiln.v1.JobService/BatchJobs", "kiln.v1.ProjectService/CreateProject", "kiln.v1.ProjectService/DeleteProject",
+    "kiln.v1.JobService/BatchJobs", "kiln.v1.ProjectService/CreateProject", "kiln.v1.ProjectService/UpdateProject",
+    "kiln.v1.ProjectService/DeleteProject",
     "kiln.v1.AccessService/CreateUser", "kiln.v1.AccessService/SetUserDisabled", "kiln.v1.AccessService/GrantRole",
     "kiln.v1.AccessService/RevokeRole", "kiln.v1.AccessService/CreateToken", "kiln.v1.AccessService/RevokeToken",
   ]

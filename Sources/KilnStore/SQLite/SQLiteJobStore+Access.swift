@@ -11,8 +11,10 @@ extension SQLiteJobStore: AccessStore {
         throw KilnError(code: .alreadyExists, message: "project \(project.name) already exists")
       }
       try db.execute(
-        sql: "INSERT INTO project (name, description, create_time, creator) VALUES (?, ?, ?, ?)",
-        arguments: [project.name, project.description, JobCoding.millis(project.createTime), project.creator])
+        sql: "INSERT INTO project (name, description, create_time, creator, callback_url) VALUES (?, ?, ?, ?, ?)",
+        arguments: [
+          project.name, project.description, JobCoding.millis(project.createTime), project.creator, project.callbackURL,
+        ])
     }
   }
 
@@ -33,6 +35,21 @@ extension SQLiteJobStore: AccessStore {
         db, sql: "SELECT * FROM project WHERE name IN (\(marks)) ORDER BY name",
         arguments: StatementArguments(names.sorted())
       ).map(Self.project)
+    }
+  }
+
+  public func updateProject(named name: String, description: String?, callbackURL: String??) async throws -> Project {
+    try await writer.write { db in
+      if let description {
+        try db.execute(sql: "UPDATE project SET description = ? WHERE name = ?", arguments: [description, name])
+      }
+      if let callbackURL {
+        try db.execute(sql: "UPDATE project SET callback_url = ? WHERE name = ?", arguments: [callbackURL, name])
+      }
+      guard let row = try Row.fetchOne(db, sql: "SELECT * FROM project WHERE name = ?", arguments: [name]) else {
+        throw KilnError.projectNotFound(name)
+      }
+      return Self.project(row)
     }
   }
 
@@ -70,7 +87,7 @@ extension SQLiteJobStore: AccessStore {
   private static func project(_ row: Row) -> Project {
     Project(
       name: row["name"], description: row["description"], createTime: JobCoding.date(millis: row["create_time"]),
-      creator: row["creator"])
+      creator: row["creator"], callbackURL: row["callback_url"])
   }
 
   // MARK: - Users and roles

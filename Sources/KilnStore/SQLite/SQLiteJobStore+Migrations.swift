@@ -67,7 +67,8 @@ extension SQLiteJobStore {
             name TEXT PRIMARY KEY NOT NULL,
             description TEXT NOT NULL,
             create_time INTEGER NOT NULL,
-            creator TEXT NOT NULL
+            creator TEXT NOT NULL,
+            callback_url TEXT
           );
           -- Jobs written before projects existed keep their projects.
           INSERT INTO project (name, description, create_time, creator)

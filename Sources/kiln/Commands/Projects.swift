@@ -8,6 +8,7 @@ struct ProjectJSON: Encodable {
   var description: String
   var create_time: Date
   var creator: String
+  var callback_url: String?
   var role: String?
 
   init(_ project: Project, role: String? = nil) {
@@ -15,6 +16,7 @@ struct ProjectJSON: Encodable {
     description = project.description
     create_time = project.createTime
     creator = project.creator
+    callback_url = project.callbackURL
     self.role = role
   }
 }
@@ -45,17 +47,21 @@ struct Projects: AsyncParsableCommand {
 struct ProjectCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "project", abstract: "Create, show or delete a project.",
-    subcommands: [Create.self, Show.self, Delete.self])
+    subcommands: [Create.self, Show.self, Update.self, Delete.self])
 
   struct Create: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Create a project (ADMIN).")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Letters, digits, '_', '-' and '.'.") var name: String
     @Option(help: "What the project is for.") var description = ""
+    @Option(help: "An http(s) URL that receives a JSON POST when any of the project's jobs ends.")
+    var callbackURL: String?
 
     func run() async throws {
       try await reporting {
-        let project = try await global.connect { try await $0.createProject(name, description: description) }
+        let project = try await global.connect {
+          try await $0.createProject(name, description: description, callbackURL: callbackURL)
+        }
         switch global.output {
         case .json: printJSONLine(ProjectJSON(project))
         case .table: print("created project \(project.name)")
@@ -76,8 +82,32 @@ struct ProjectCommand: AsyncParsableCommand {
         case .json: printJSONLine(ProjectJSON(project))
         case .table:
           printTable(
-            ["PROJECT", "CREATED", "CREATOR", "DESCRIPTION"],
-            [[project.name, formatTime(project.createTime), project.creator, project.description]])
+            ["PROJECT", "CREATED", "CREATOR", "CALLBACK", "DESCRIPTION"],
+            [[project.name, formatTime(project.createTime), project.creator, project.callbackURL ?? "", project.description]])
+        }
+      }
+    }
+  }
+
+  struct Update: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Change a project's description or callback URL (ADMIN).")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The project's name.") var name: String
+    @Option(help: "The new description.") var description: String?
+    @Option(help: "The new callback URL; \"\" removes it.") var callbackURL: String?
+
+    func validate() throws {
+      if description == nil && callbackURL == nil { throw ValidationError("give --description or --callback-url") }
+    }
+
+    func run() async throws {
+      try await reporting {
+        let project = try await global.connect {
+          try await $0.updateProject(name, description: description, callbackURL: callbackURL)
+        }
+        switch global.output {
+        case .json: printJSONLine(ProjectJSON(project))
+        case .table: print("updated project \(project.name)")
         }
       }
     }

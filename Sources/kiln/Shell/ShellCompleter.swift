@@ -12,7 +12,7 @@ struct ShellCompleter: Sendable {
   ]
   /// The words after a command that has subcommands.
   static let subcommands: [String: [String]] = [
-    "project": ["create", "show", "delete"], "user": ["create", "disable", "enable"], "token": ["create", "revoke"],
+    "project": ["create", "show", "update", "delete"], "user": ["create", "disable", "enable"], "token": ["create", "revoke"],
   ]
   static let filterFlags = ["--project", "--status", "--type", "--subject", "--key"]
   static let flags: [String: [String]] = [

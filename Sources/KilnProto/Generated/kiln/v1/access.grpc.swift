@@ -71,6 +71,19 @@ public enum Kiln_V1_ProjectService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "UpdateProject" metadata.
+        public enum UpdateProject: Sendable {
+            /// Request type for "UpdateProject".
+            public typealias Input = Kiln_V1_UpdateProjectRequest
+            /// Response type for "UpdateProject".
+            public typealias Output = Kiln_V1_UpdateProjectResponse
+            /// Descriptor for "UpdateProject".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "kiln.v1.ProjectService"),
+                method: "UpdateProject",
+                type: .unary
+            )
+        }
         /// Namespace for "DeleteProject" metadata.
         public enum DeleteProject: Sendable {
             /// Request type for "DeleteProject".
@@ -89,6 +102,7 @@ public enum Kiln_V1_ProjectService: Sendable {
             CreateProject.descriptor,
             GetProject.descriptor,
             ListProjects.descriptor,
+            UpdateProject.descriptor,
             DeleteProject.descriptor
         ]
     }
@@ -166,6 +180,25 @@ extension Kiln_V1_ProjectService {
             request: GRPCCore.StreamingServerRequest<Kiln_V1_ListProjectsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Kiln_V1_ListProjectsResponse>
+
+        /// Handle the "UpdateProject" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a project's description or callback URL (ADMIN). A new callback URL
+        /// > applies to jobs that end from then on.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Kiln_V1_UpdateProjectRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Kiln_V1_UpdateProjectResponse` messages.
+        func updateProject(
+            request: GRPCCore.StreamingServerRequest<Kiln_V1_UpdateProjectRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Kiln_V1_UpdateProjectResponse>
 
         /// Handle the "DeleteProject" method.
         ///
@@ -247,6 +280,25 @@ extension Kiln_V1_ProjectService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Kiln_V1_ListProjectsResponse>
 
+        /// Handle the "UpdateProject" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a project's description or callback URL (ADMIN). A new callback URL
+        /// > applies to jobs that end from then on.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Kiln_V1_UpdateProjectRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Kiln_V1_UpdateProjectResponse` message.
+        func updateProject(
+            request: GRPCCore.ServerRequest<Kiln_V1_UpdateProjectRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Kiln_V1_UpdateProjectResponse>
+
         /// Handle the "DeleteProject" method.
         ///
         /// > Source IDL Documentation:
@@ -325,6 +377,25 @@ extension Kiln_V1_ProjectService {
             context: GRPCCore.ServerContext
         ) async throws -> Kiln_V1_ListProjectsResponse
 
+        /// Handle the "UpdateProject" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a project's description or callback URL (ADMIN). A new callback URL
+        /// > applies to jobs that end from then on.
+        ///
+        /// - Parameters:
+        ///   - request: A `Kiln_V1_UpdateProjectRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Kiln_V1_UpdateProjectResponse` to respond with.
+        func updateProject(
+            request: Kiln_V1_UpdateProjectRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Kiln_V1_UpdateProjectResponse
+
         /// Handle the "DeleteProject" method.
         ///
         /// > Source IDL Documentation:
@@ -385,6 +456,17 @@ extension Kiln_V1_ProjectService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Kiln_V1_ProjectService.Method.UpdateProject.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Kiln_V1_UpdateProjectRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Kiln_V1_UpdateProjectResponse>(),
+            handler: { request, context in
+                try await self.updateProject(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Kiln_V1_ProjectService.Method.DeleteProject.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Kiln_V1_DeleteProjectRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Kiln_V1_DeleteProjectResponse>(),
@@ -428,6 +510,17 @@ extension Kiln_V1_ProjectService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Kiln_V1_ListProjectsResponse> {
         let response = try await self.listProjects(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func updateProject(
+        request: GRPCCore.StreamingServerRequest<Kiln_V1_UpdateProjectRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Kiln_V1_UpdateProjectResponse> {
+        let response = try await self.updateProject(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -481,6 +574,19 @@ extension Kiln_V1_ProjectService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Kiln_V1_ListProjectsResponse> {
         return GRPCCore.ServerResponse<Kiln_V1_ListProjectsResponse>(
             message: try await self.listProjects(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func updateProject(
+        request: GRPCCore.ServerRequest<Kiln_V1_UpdateProjectRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Kiln_V1_UpdateProjectResponse> {
+        return GRPCCore.ServerResponse<Kiln_V1_UpdateProjectResponse>(
+            message: try await self.updateProject(
                 request: request.message,
                 context: context
             ),
@@ -575,6 +681,30 @@ extension Kiln_V1_ProjectService {
             deserializer: some GRPCCore.MessageDeserializer<Kiln_V1_ListProjectsResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Kiln_V1_ListProjectsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UpdateProject" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a project's description or callback URL (ADMIN). A new callback URL
+        /// > applies to jobs that end from then on.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Kiln_V1_UpdateProjectRequest` message.
+        ///   - serializer: A serializer for `Kiln_V1_UpdateProjectRequest` messages.
+        ///   - deserializer: A deserializer for `Kiln_V1_UpdateProjectResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func updateProject<Result>(
+            request: GRPCCore.ClientRequest<Kiln_V1_UpdateProjectRequest>,
+            serializer: some GRPCCore.MessageSerializer<Kiln_V1_UpdateProjectRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Kiln_V1_UpdateProjectResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Kiln_V1_UpdateProjectResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "DeleteProject" method.
@@ -718,6 +848,41 @@ extension Kiln_V1_ProjectService {
             )
         }
 
+        /// Call the "UpdateProject" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Changes a project's description or callback URL (ADMIN). A new callback URL
+        /// > applies to jobs that end from then on.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Kiln_V1_UpdateProjectRequest` message.
+        ///   - serializer: A serializer for `Kiln_V1_UpdateProjectRequest` messages.
+        ///   - deserializer: A deserializer for `Kiln_V1_UpdateProjectResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func updateProject<Result>(
+            request: GRPCCore.ClientRequest<Kiln_V1_UpdateProjectRequest>,
+            serializer: some GRPCCore.MessageSerializer<Kiln_V1_UpdateProjectRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Kiln_V1_UpdateProjectResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Kiln_V1_UpdateProjectResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Kiln_V1_ProjectService.Method.UpdateProject.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "DeleteProject" method.
         ///
         /// > Source IDL Documentation:
@@ -833,6 +998,36 @@ extension Kiln_V1_ProjectService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Kiln_V1_ListProjectsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Kiln_V1_ListProjectsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateProject" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Changes a project's description or callback URL (ADMIN). A new callback URL
+    /// > applies to jobs that end from then on.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Kiln_V1_UpdateProjectRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateProject<Result>(
+        request: GRPCCore.ClientRequest<Kiln_V1_UpdateProjectRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Kiln_V1_UpdateProjectResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.updateProject(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Kiln_V1_UpdateProjectRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Kiln_V1_UpdateProjectResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -958,6 +1153,40 @@ extension Kiln_V1_ProjectService.ClientProtocol {
             metadata: metadata
         )
         return try await self.listProjects(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpdateProject" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Changes a project's description or callback URL (ADMIN). A new callback URL
+    /// > applies to jobs that end from then on.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func updateProject<Result>(
+        _ message: Kiln_V1_UpdateProjectRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Kiln_V1_UpdateProjectResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Kiln_V1_UpdateProjectRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.updateProject(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -98,6 +98,10 @@ public nonisolated struct Kiln_V1_Project: Sendable {
   /// The user who created it.
   public var creator: String = String()
 
+  /// Receives a JSON POST when any of the project's jobs ends (FINISHED, ERROR,
+  /// DISCARDED), as a job type's callback_url does; empty: none.
+  public var callbackURL: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -113,6 +117,9 @@ public nonisolated struct Kiln_V1_CreateProjectRequest: Sendable {
   public var name: String = String()
 
   public var description_p: String = String()
+
+  /// An http:// or https:// URL; empty: none.
+  public var callbackURL: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -194,6 +201,62 @@ public nonisolated struct Kiln_V1_ListProjectsResponse: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+}
+
+public nonisolated struct Kiln_V1_UpdateProjectRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  /// Set: the new description.
+  public var description_p: String {
+    get {_description_p ?? String()}
+    set {_description_p = newValue}
+  }
+  /// Returns true if `description_p` has been explicitly set.
+  public var hasDescription_p: Bool {self._description_p != nil}
+  /// Clears the value of `description_p`. Subsequent reads from it will return its default value.
+  public mutating func clearDescription_p() {self._description_p = nil}
+
+  /// Set: the new callback URL; set to "": no callback.
+  public var callbackURL: String {
+    get {_callbackURL ?? String()}
+    set {_callbackURL = newValue}
+  }
+  /// Returns true if `callbackURL` has been explicitly set.
+  public var hasCallbackURL: Bool {self._callbackURL != nil}
+  /// Clears the value of `callbackURL`. Subsequent reads from it will return its default value.
+  public mutating func clearCallbackURL() {self._callbackURL = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _description_p: String? = nil
+  fileprivate var _callbackURL: String? = nil
+}
+
+public nonisolated struct Kiln_V1_UpdateProjectResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var project: Kiln_V1_Project {
+    get {_project ?? Kiln_V1_Project()}
+    set {_project = newValue}
+  }
+  /// Returns true if `project` has been explicitly set.
+  public var hasProject: Bool {self._project != nil}
+  /// Clears the value of `project`. Subsequent reads from it will return its default value.
+  public mutating func clearProject() {self._project = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _project: Kiln_V1_Project? = nil
 }
 
 public nonisolated struct Kiln_V1_DeleteProjectRequest: Sendable {
@@ -771,7 +834,7 @@ nonisolated extension Kiln_V1_Role: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Kiln_V1_Project: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Project"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}description\0\u{3}create_time\0\u{1}creator\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}description\0\u{3}create_time\0\u{1}creator\0\u{3}callback_url\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -783,6 +846,7 @@ nonisolated extension Kiln_V1_Project: SwiftProtobuf.Message, SwiftProtobuf._Mes
       case 2: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._createTime) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.creator) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.callbackURL) }()
       default: break
       }
     }
@@ -805,6 +869,9 @@ nonisolated extension Kiln_V1_Project: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if !self.creator.isEmpty {
       try visitor.visitSingularStringField(value: self.creator, fieldNumber: 4)
     }
+    if !self.callbackURL.isEmpty {
+      try visitor.visitSingularStringField(value: self.callbackURL, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -813,6 +880,7 @@ nonisolated extension Kiln_V1_Project: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if lhs.description_p != rhs.description_p {return false}
     if lhs._createTime != rhs._createTime {return false}
     if lhs.creator != rhs.creator {return false}
+    if lhs.callbackURL != rhs.callbackURL {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -820,7 +888,7 @@ nonisolated extension Kiln_V1_Project: SwiftProtobuf.Message, SwiftProtobuf._Mes
 
 nonisolated extension Kiln_V1_CreateProjectRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateProjectRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}description\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}description\0\u{3}callback_url\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -830,6 +898,7 @@ nonisolated extension Kiln_V1_CreateProjectRequest: SwiftProtobuf.Message, Swift
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.callbackURL) }()
       default: break
       }
     }
@@ -842,12 +911,16 @@ nonisolated extension Kiln_V1_CreateProjectRequest: SwiftProtobuf.Message, Swift
     if !self.description_p.isEmpty {
       try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 2)
     }
+    if !self.callbackURL.isEmpty {
+      try visitor.visitSingularStringField(value: self.callbackURL, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Kiln_V1_CreateProjectRequest, rhs: Kiln_V1_CreateProjectRequest) -> Bool {
     if lhs.name != rhs.name {return false}
     if lhs.description_p != rhs.description_p {return false}
+    if lhs.callbackURL != rhs.callbackURL {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -995,6 +1068,84 @@ nonisolated extension Kiln_V1_ListProjectsResponse: SwiftProtobuf.Message, Swift
 
   public static func ==(lhs: Kiln_V1_ListProjectsResponse, rhs: Kiln_V1_ListProjectsResponse) -> Bool {
     if lhs.projects != rhs.projects {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Kiln_V1_UpdateProjectRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateProjectRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}description\0\u{3}callback_url\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self._description_p) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self._callbackURL) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    try { if let v = self._description_p {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._callbackURL {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Kiln_V1_UpdateProjectRequest, rhs: Kiln_V1_UpdateProjectRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs._description_p != rhs._description_p {return false}
+    if lhs._callbackURL != rhs._callbackURL {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Kiln_V1_UpdateProjectResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateProjectResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}project\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._project) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._project {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Kiln_V1_UpdateProjectResponse, rhs: Kiln_V1_UpdateProjectResponse) -> Bool {
+    if lhs._project != rhs._project {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
