@@ -102,8 +102,9 @@ public struct KilnClientConfiguration: Sendable {
   }
 
   /// Reads `KILN_ADDR` (`host:port`), `KILN_TOKEN` (or `KILN_TOKEN_FILE`, a file holding
-  /// the token, such as kilnd's `admin.token`) and `KILN_CA_FILE` from the environment,
-  /// with the defaults for what is missing.
+  /// the token, such as kilnd's `admin.token`), `KILN_CA_FILE`, and `KILN_TLS_CERT` with
+  /// `KILN_TLS_KEY` (a client certificate, for mutual TLS) from the environment, with
+  /// the defaults for what is missing.
   ///
   /// - Throws: ``KilnError`` (invalid argument) when `KILN_ADDR` is not `host:port` or
   ///   `KILN_TOKEN_FILE` cannot be read.
@@ -118,6 +119,14 @@ public struct KilnClientConfiguration: Sendable {
       configuration.token = try readToken(file: file)
     }
     if let caFile = environment["KILN_CA_FILE"], !caFile.isEmpty { configuration.tls = ClientTLS(caFile: caFile) }
+    if let certificate = environment["KILN_TLS_CERT"], !certificate.isEmpty,
+      let key = environment["KILN_TLS_KEY"], !key.isEmpty
+    {
+      var tls = configuration.tls ?? ClientTLS()
+      tls.certificateFile = certificate
+      tls.keyFile = key
+      configuration.tls = tls
+    }
     return configuration
   }
 

@@ -14,6 +14,8 @@ struct TestCertificates {
   var caFile: String { directory.appendingPathComponent("ca.pem").path }
   var certificateFile: String { directory.appendingPathComponent("server.pem").path }
   var keyFile: String { directory.appendingPathComponent("server-key.pem").path }
+  var clientCertificateFile: String { directory.appendingPathComponent("client.pem").path }
+  var clientKeyFile: String { directory.appendingPathComponent("client-key.pem").path }
 
   init() throws {
     directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-tls-\(UUID().uuidString)")
@@ -38,6 +40,17 @@ struct TestCertificates {
         try ExtendedKeyUsage([.serverAuth])
         SubjectAlternativeNames([.dnsName("localhost"), .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1]))])
       }, issuerPrivateKey: .init(caKey))
+    let clientKey = P256.Signing.PrivateKey()
+    let client = try Certificate(
+      version: .v3, serialNumber: .init(), publicKey: .init(clientKey.publicKey), notValidBefore: now - 3600,
+      notValidAfter: now + 3600, issuer: caName, subject: try DistinguishedName { CommonName("kiln-client") },
+      signatureAlgorithm: .ecdsaWithSHA256,
+      extensions: try Certificate.Extensions {
+        Critical(BasicConstraints.notCertificateAuthority)
+        try ExtendedKeyUsage([.clientAuth])
+      }, issuerPrivateKey: .init(caKey))
+    try client.serializeAsPEM().pemString.write(toFile: clientCertificateFile, atomically: true, encoding: .utf8)
+    try clientKey.pemRepresentation.write(toFile: clientKeyFile, atomically: true, encoding: .utf8)
     try ca.serializeAsPEM().pemString.write(toFile: caFile, atomically: true, encoding: .utf8)
     try server.serializeAsPEM().pemString.write(toFile: certificateFile, atomically: true, encoding: .utf8)
     try serverKey.pemRepresentation.write(toFile: keyFile, atomically: true, encoding: .utf8)
@@ -78,6 +91,34 @@ struct TLSTests {
         try await withKilnClient(untrusting) { kiln in try await kiln.job(job.id) }
       }
       #expect(untrusted?.code == .unavailable, "a server certificate from an unknown CA is refused")
+    }
+  }
+
+  @Test("mutual TLS: a client with a certificate the server's CA signed is served; one without is refused")
+  func mutualTLS() async throws {
+    let certificates = try TestCertificates()
+    defer { certificates.cleanUp() }
+    let harness = ServerHarness()
+    defer { harness.cleanUp() }
+    try await harness.serve(configure: {
+      $0.tls = ServerTLS(
+        certificateChainPath: certificates.certificateFile, privateKeyPath: certificates.keyFile,
+        clientCAPath: certificates.caFile)
+    }) { port, _ in
+      let withCertificate = KilnClientConfiguration(
+        host: "127.0.0.1", port: port, token: try harness.adminToken,
+        tls: ClientTLS(
+          caFile: certificates.caFile, certificateFile: certificates.clientCertificateFile,
+          keyFile: certificates.clientKeyFile))
+      #expect(try await withKilnClient(withCertificate) { try await $0.whoAmI().user.name } == "admin")
+
+      let withoutCertificate = KilnClientConfiguration(
+        host: "127.0.0.1", port: port, token: try harness.adminToken, timeout: .seconds(5),
+        retry: RetryPolicy(maxAttempts: 1), tls: ClientTLS(caFile: certificates.caFile))
+      let refused = await #expect(throws: KilnError.self) {
+        try await withKilnClient(withoutCertificate) { _ = try await $0.whoAmI() }
+      }
+      #expect(refused?.code == .unavailable)
     }
   }
 }

@@ -29,8 +29,15 @@ struct ConnectionFlags: ParsableArguments {
   @Option(name: .customLong("ca-file"), help: "Connect over TLS, trusting this PEM CA (default: $KILN_CA_FILE).")
   var caFile: String?
 
+  @Option(name: .customLong("tls-cert"), help: "A PEM client certificate, for servers that require one (default: $KILN_TLS_CERT).")
+  var tlsCertificate: String?
+
+  @Option(name: .customLong("tls-key"), help: "The PEM private key of --tls-cert (default: $KILN_TLS_KEY).")
+  var tlsKey: String?
+
   func validate() throws {
     if let port, !(1...65535).contains(port) { throw ValidationError("--port \(port): between 1 and 65535") }
+    if (tlsCertificate == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
   }
 
   /// The environment's configuration with these flags applied.
@@ -42,6 +49,12 @@ struct ConnectionFlags: ParsableArguments {
     if let tokenFile { configuration.token = try KilnClientConfiguration.readToken(file: tokenFile) }
     if let token { configuration.token = token }
     if let caFile { configuration.tls = ClientTLS(caFile: caFile) }
+    if let tlsCertificate, let tlsKey {
+      var tls = configuration.tls ?? ClientTLS()
+      tls.certificateFile = tlsCertificate
+      tls.keyFile = tlsKey
+      configuration.tls = tls
+    }
     return configuration
   }
 
@@ -53,6 +66,10 @@ struct ConnectionFlags: ParsableArguments {
       setenv("KILN_TOKEN", token, 1)
     }
     if let caFile { setenv("KILN_CA_FILE", caFile, 1) }
+    if let tlsCertificate, let tlsKey {
+      setenv("KILN_TLS_CERT", tlsCertificate, 1)
+      setenv("KILN_TLS_KEY", tlsKey, 1)
+    }
   }
 }
 
