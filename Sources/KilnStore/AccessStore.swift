@@ -31,8 +31,8 @@ public protocol AccessStore: Sendable {
   /// The projects named in `names` (every project when `nil`), by name.
   func projects(named names: Set<String>?) async throws -> [Project]
 
-  /// Deletes a project, its role bindings and its FINISHED and DISCARDED jobs (each
-  /// with a deleted event), in one transaction.
+  /// Deletes a project, its role bindings, its subjects and its FINISHED and DISCARDED
+  /// jobs (each with a deleted event), in one transaction.
   /// - Returns: The ids of the deleted jobs.
   /// - Throws: ``KilnError``: not found; failed precondition while any of its jobs is
   ///   not final.
