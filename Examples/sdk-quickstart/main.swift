@@ -9,6 +9,10 @@ let address = CommandLine.arguments.dropFirst().first ?? "127.0.0.1:7077"
 let (host, port) = try KilnClientConfiguration.parseAddress(address)
 
 try await withKilnClient(KilnClientConfiguration(host: host, port: port)) { kiln in
+  // A job works on a subject of its project: create it unless it is there.
+  do {
+    _ = try await kiln.createSubject("sales_model", project: "examples", kind: "model")
+  } catch let error as KilnError where error.code == .alreadyExists {}
   let job = try await kiln.submitJob(
     project: "examples", type: "INDEX_BUILD", subject: "sales_model", params: ["sleep_ms": "300"])
   print("submitted \(job.id) (\(job.status.rawValue))")

@@ -33,7 +33,7 @@ struct CallbackTests {
       $0.jobTypes = try? self.catalog(["NOTIFY": receiver.url])
       $0.callbacks = self.fast()
     }) { client, _ in
-      let job = try await client.submitJob(project: "p1", type: "NOTIFY", subject: "s")
+      let job = try await client.submit(project: "p1", type: "NOTIFY", subject: "s")
       let done = try await client.waitForJob(job.id)
       #expect(done.status == .finished)
       #expect(try await eventually { try await client.job(job.id).callbackDeliveries?.first?.delivered == true })
@@ -85,10 +85,10 @@ struct CallbackTests {
     }) { client, _ in
       var slow: [String] = []
       // More hanging deliveries than there are slots in all (4).
-      for _ in 0..<5 { slow.append(try await client.submitJob(project: "p1", type: "SLOW", subject: "s").id) }
+      for _ in 0..<5 { slow.append(try await client.submit(project: "p1", type: "SLOW", subject: "s").id) }
       #expect(await eventually { hanging.received.count == 2 }, "the hanging receiver holds its two slots")
       var fast: [String] = []
-      for _ in 0..<4 { fast.append(try await client.submitJob(project: "p1", type: "FAST", subject: "s").id) }
+      for _ in 0..<4 { fast.append(try await client.submit(project: "p1", type: "FAST", subject: "s").id) }
 
       let allDelivered = try await eventually {
         for id in fast where try await client.job(id).callbackDeliveries?.first?.delivered != true { return false }
@@ -118,7 +118,7 @@ struct CallbackTests {
       $0.callbacks = self.fast(timeout: .seconds(600))
     }
     let jobID = try await harness.run(configure: configure) { client, _ in
-      let job = try await client.submitJob(project: "p1", type: "NOTIFY", subject: "s")
+      let job = try await client.submit(project: "p1", type: "NOTIFY", subject: "s")
       #expect(await eventually { receiver.received.count == 1 }, "the first attempt is in flight")
       let delivery = try #require(try await client.job(job.id).callbackDeliveries?.first)
       #expect(!delivery.delivered && delivery.attempts == 0)
