@@ -25,6 +25,7 @@ struct Kiln: AsyncParsableCommand {
     subcommands: [
       Submit.self, Jobs.self, Show.self, Pause.self, Resume.self, Restart.self, Discard.self, Delete.self,
       Wait.self, Watch.self, Log.self, Types.self,
+      Subjects.self, SubjectCommand.self,
     ])
 
   @Option(name: .short, help: ArgumentHelp("Run these commands (separated by ';' or newlines) and exit.", valueName: "commands"))

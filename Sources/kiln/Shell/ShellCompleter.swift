@@ -7,11 +7,14 @@ import KilnClient
 struct ShellCompleter: Sendable {
   static let commands = [
     "submit", "jobs", "job", "pause", "resume", "restart", "discard", "delete", "wait", "watch", "log", "types",
+    "subjects", "subject",
     "use", "help", "exit",
   ]
   static let filterFlags = ["--project", "--status", "--type", "--subject", "--key"]
   static let flags: [String: [String]] = [
     "submit": ["--project"],
+    "subjects": ["--project"],
+    "subject": ["--project", "--kind", "--schema", "--attr", "--unset-attr", "--yes"],
     "jobs": filterFlags + ["--sort", "--ascending", "--limit", "--page-token", "--all"],
     "watch": filterFlags + ["--since", "--progress"],
     "log": ["--follow"],
@@ -47,6 +50,7 @@ struct ShellCompleter: Sendable {
     case "help": return positional == 0 ? Self.commands : []
     case "use": return positional == 0 ? await projects() : []
     case "submit": return positional == 0 ? await jobTypes() : []
+    case "subject": return positional == 0 ? ["create", "show", "update", "delete"] : []
     case "job", "wait", "log": return positional == 0 ? await jobIDs(allowing: nil) : []
     default:
       if let action = Self.actions[command] { return await jobIDs(allowing: action) }
