@@ -110,11 +110,12 @@ struct AccessLifecycleTests {
     defer { harness.cleanUp() }
     try await harness.serve { port, _ in
       try await withKilnClient(try harness.adminConfiguration(port: port)) { admin in
-        let short = try await admin.createToken(description: "short", ttl: .seconds(1))
-        #expect(short.token.expireTime != nil)
+        // Long enough for the first call to land before expiry on a loaded machine.
+        let short = try await admin.createToken(description: "short", ttl: .seconds(5))
+        let expiry = try #require(short.token.expireTime)
         let client = KilnClientConfiguration(port: port, token: short.secret, retry: RetryPolicy(maxAttempts: 1))
         #expect(try await withKilnClient(client) { try await $0.whoAmI().tokenID } == short.token.id)
-        try await Task.sleep(for: .milliseconds(1500))
+        try await Task.sleep(for: .milliseconds(Int(max(0, expiry.timeIntervalSinceNow) * 1000) + 300))
         let expired = await #expect(throws: KilnError.self) { try await withKilnClient(client) { _ = try await $0.whoAmI() } }
         #expect(expired?.code == .unauthenticated)
         #expect(expired?.message.contains("expired") == true)
