@@ -17,6 +17,10 @@ if configuration.token == nil, FileManager.default.fileExists(atPath: "kiln-data
 }
 
 try await withKilnClient(configuration) { kiln in
+  // A job works on a subject of its project: create it unless it is there.
+  do {
+    _ = try await kiln.createSubject("sales_model", project: "default", kind: "model")
+  } catch let error as KilnError where error.code == .alreadyExists {}
   let job = try await kiln.submitJob(
     project: "default", type: "INDEX_BUILD", subject: "sales_model", params: ["sleep_ms": "300"])
   print("submitted \(job.id) (\(job.status.rawValue))")

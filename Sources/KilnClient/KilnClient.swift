@@ -28,6 +28,8 @@ public struct KilnClient: Sendable {
   public let projectService: Kiln_V1_ProjectService.Client<HTTP2ClientTransport.Posix>
   /// The generated `kiln.v1.AccessService` client.
   public let accessService: Kiln_V1_AccessService.Client<HTTP2ClientTransport.Posix>
+  /// The generated `kiln.v1.SubjectService` client.
+  public let subjectService: Kiln_V1_SubjectService.Client<HTTP2ClientTransport.Posix>
   /// The generated `grpc.health.v1.Health` client.
   public let health: Grpc_Health_V1_Health.Client<HTTP2ClientTransport.Posix>
 
@@ -36,6 +38,7 @@ public struct KilnClient: Sendable {
     self.jobService = Kiln_V1_JobService.Client(wrapping: grpcClient)
     self.projectService = Kiln_V1_ProjectService.Client(wrapping: grpcClient)
     self.accessService = Kiln_V1_AccessService.Client(wrapping: grpcClient)
+    self.subjectService = Kiln_V1_SubjectService.Client(wrapping: grpcClient)
     self.health = Grpc_Health_V1_Health.Client(wrapping: grpcClient)
   }
 

@@ -68,9 +68,12 @@ public final class JobEngine: Service, Sendable {
   ///   - submission: What to run.
   ///   - caller: Who asks: an OPERATOR of the project or an ADMIN; recorded as the submitter.
   ///   - idempotency: Makes a repeated submission return the first job instead of a second one.
+  /// The job records the version of its subject at the time of the insert.
+  ///
   /// - Throws: ``KilnError``: invalid argument naming the field that is missing or wrong;
-  ///   not found (the project does not exist, or the caller holds no role in it);
-  ///   permission denied (the caller only views the project).
+  ///   not found (the project does not exist, or the caller holds no role in it; or the
+  ///   project has no subject of that name); permission denied (the caller only views
+  ///   the project).
   public func submit(_ submission: Submission, caller: Caller = .system, idempotency: IdempotencyKey? = nil)
     async throws -> Job
   {
@@ -86,7 +89,7 @@ public final class JobEngine: Service, Sendable {
     let now = Date.kilnNow()
     let job = Job(
       id: UUID().uuidString.lowercased(), project: submission.project, jobType: type.name,
-      subject: submission.subject, subjectVersion: 0, status: .pending, progress: 0,
+      subject: submission.subject, status: .pending, progress: 0,
       steps: type.steps.enumerated().map { Step(name: $1.name, index: $0) }, submitter: caller.name,
       createTime: now, updateTime: now, queuedTime: now, attempt: 1, params: params)
     let result = try await store.insert(job, idempotency: idempotency)

@@ -36,8 +36,8 @@ public protocol AccessStore: Sendable {
   /// - Throws: ``KilnError`` (not found).
   func updateProject(named name: String, description: String?, callbackURL: String??) async throws -> Project
 
-  /// Deletes a project, its role bindings and its FINISHED and DISCARDED jobs (each
-  /// with a deleted event), in one transaction.
+  /// Deletes a project, its role bindings, its subjects and its FINISHED and DISCARDED
+  /// jobs (each with a deleted event), in one transaction.
   /// - Returns: The ids of the deleted jobs.
   /// - Throws: ``KilnError``: not found; failed precondition while any of its jobs is
   ///   not final.

@@ -34,6 +34,7 @@ func withBenchServer<R: Sendable>(
   return try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { try await app.run() }
     _ = try await app.access.createProject(name: "bench", description: "kiln-bench", caller: .system)
+    for subject in ["latency", "holder"] { _ = try await app.engine.createSubject(project: "bench", name: subject) }
     let result = try await body(try await app.listeningPort, app)
     await app.shutdown()
     try await group.waitForAll()
@@ -249,7 +250,10 @@ struct WatchMemory: AsyncParsableCommand {
       KilnClientConfiguration(
         port: port,
         token: try KilnClientConfiguration.readToken(file: directory.appendingPathComponent("admin.token").path))
-    ) { kiln in _ = try await kiln.createProject("bench") }
+    ) { kiln in
+      _ = try await kiln.createProject("bench")
+      _ = try await kiln.createSubject("memory", project: "bench")
+    }
     try await withJobsClient(port: port, dataDirectory: directory, window: 65535) { stalledClient in
       try await withJobsClient(port: port, dataDirectory: directory) { client in
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -278,7 +282,7 @@ struct WatchMemory: AsyncParsableCommand {
               _ = try await client.submitJob(.with {
                 $0.project = "bench"
                 $0.jobType = "INDEX_BUILD"
-                $0.subject = "m\(round)-\(i)"
+                $0.subject = "memory"
                 $0.params = ["sleep_ms": "600000", "padding": padding]
               })
             }

@@ -29,6 +29,7 @@ struct Kiln: AsyncParsableCommand {
       Projects.self, ProjectCommand.self,
       Users.self, UserCommand.self, Grant.self, Revoke.self,
       Tokens.self, TokenCommand.self, WhoAmI.self, Audit.self,
+      Subjects.self, SubjectCommand.self,
     ])
 
   @Option(name: .short, help: ArgumentHelp("Run these commands (separated by ';' or newlines) and exit.", valueName: "commands"))

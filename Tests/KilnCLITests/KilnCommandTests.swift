@@ -88,6 +88,15 @@ struct KilnCommandTests {
       #expect(types.status == 0)
       #expect(types.stdout.contains("INDEX_BUILD") && types.stdout.contains("DETECT_RESOURCE → LOAD_DATA"))
 
+      // A job needs its subject: without one, submit is refused and creates nothing.
+      let missing = try await kiln.run("submit", "SNAPSHOT_BUILD", "orders", "--project", "sales", "sleep_ms=20")
+      #expect(missing.status == 65)
+      #expect(missing.stderr.contains("subject orders not found in project sales"), "\(missing.stderr)")
+      for (subject, project) in [("orders", "sales"), ("a", "sales"), ("b", "ops")] {
+        let created = try await kiln.run("subject", "create", subject, "--project", project, "--kind", "model")
+        #expect(created.status == 0, "\(created.stderr)")
+      }
+
       let quick = try await kiln.run("submit", "SNAPSHOT_BUILD", "orders", "--project", "sales", "sleep_ms=20")
       #expect(quick.status == 0, "\(quick.stderr)")
       let quickID = quick.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -143,19 +152,69 @@ struct KilnCommandTests {
     }
   }
 
+  @Test("subject commands: create, list, show, update (discards the jobs on it), delete")
+  func subjects() async throws {
+    let harness = ServerHarness()
+    defer { harness.cleanUp() }
+    try await harness.serve(configure: { $0.maxRunningJobs = 1 }) { port, _ in
+      let kiln = KilnCommand(port: port, token: try harness.adminToken)
+      let created = try await kiln.run(
+        "subject", "create", "sales_model", "--project", "sales", "--kind", "model", "--schema", "id INT",
+        "--attr", "owner=ana", "-o", "json")
+      #expect(created.status == 0, "\(created.stderr)")
+      let object = try #require(try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any])
+      #expect(object["version"] as? Int == 1)
+      #expect(object["attributes"] as? [String: String] == ["owner": "ana"])
+      #expect(try await kiln.run("subject", "create", "sales_model", "--project", "sales").status == 65, "already exists")
+      #expect(try await kiln.run("subject", "create", "x", "--project", "sales", "--attr", "novalue").status == 64)
+
+      let listed = try await kiln.run("subjects", "--project", "sales")
+      #expect(listed.status == 0 && listed.stdout.contains("sales_model") && listed.stdout.contains("v1"))
+      #expect(listed.stdout.contains("owner=ana"))
+      #expect(try await kiln.run("subjects", "--project", "nope").status == 65)
+      let shown = try await kiln.run("subject", "show", "sales_model", "--project", "sales")
+      #expect(shown.status == 0 && shown.stdout.contains("id INT"))
+
+      let job = try await kiln.run("submit", "INDEX_BUILD", "sales_model", "--project", "sales", "sleep_ms=600000")
+        .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+      #expect(try await kiln.run("subject", "update", "sales_model", "--project", "sales").status == 64, "nothing to change")
+      let updated = try await kiln.run("subject", "update", "sales_model", "--project", "sales", "--schema", "id BIGINT")
+      #expect(updated.status == 0, "\(updated.stderr)")
+      #expect(updated.stdout.contains("v2") && updated.stdout.contains("discarded 1 job(s): \(job)"))
+      let detail = try await kiln.run("job", job)
+      #expect(detail.stdout.contains("DISCARDED") && detail.stdout.contains("subject sales_model changed from v1 to v2"))
+      let restart = try await kiln.run("restart", job)
+      #expect(restart.status == 65 && restart.stderr.contains("submit a new job"), "\(restart.stderr)")
+
+      let next = try await kiln.run("submit", "INDEX_BUILD", "sales_model", "--project", "sales", "sleep_ms=600000")
+        .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+      let unconfirmed = try await kiln.run("subject", "delete", "sales_model", "--project", "sales")
+      #expect(unconfirmed.status == 64 && unconfirmed.stderr.contains("--yes"))
+      let deleted = try await kiln.run("subject", "delete", "sales_model", "--project", "sales", "--yes", "-o", "json")
+      #expect(deleted.status == 0, "\(deleted.stderr)")
+      #expect(deleted.stdout.contains(next))
+      let json = try await kiln.run("job", next, "-o", "json")
+      #expect(json.stdout.contains("\"status_reason\":\"subject sales_model deleted\""))
+      #expect(try await kiln.run("subject", "show", "sales_model", "--project", "sales").status == 65)
+    }
+  }
+
   @Test("several commands with -c and from a script on stdin; the first failure stops them")
   func scripts() async throws {
     let harness = ServerHarness()
     defer { harness.cleanUp() }
     try await harness.serve { port, _ in
       let kiln = KilnCommand(port: port, token: try harness.adminToken)
-      let both = try await kiln.run("-c", "submit SNAPSHOT_BUILD 'my subject' --project a sleep_ms=0; jobs --project a -o json")
+      let both = try await kiln.run(
+        "-c", "subject create 'my subject' --project a; submit SNAPSHOT_BUILD 'my subject' --project a sleep_ms=0; jobs --project a -o json")
       #expect(both.status == 0, "\(both.stderr)")
       #expect(both.stdout.contains("\"subject\":\"my subject\""))
 
       let script = """
         # a comment, then a blank line
 
+        subject create scripted --project b
+        subject create never --project b
         submit SNAPSHOT_BUILD scripted --project b sleep_ms=0
         pause nope
         submit SNAPSHOT_BUILD never --project b
@@ -200,6 +259,7 @@ struct KilnCommandTests {
       #expect(try await alice.run("whoami").stdout.contains("alice — warehouse:OPERATOR"))
       #expect(try await alice.run("projects").stdout.contains("warehouse  OPERATOR"))
       #expect(!(try await alice.run("projects").stdout.contains("default")), "alice holds no role in default")
+      #expect(try await alice.run("subject", "create", "t", "--project", "warehouse").status == 0, "an OPERATOR makes subjects")
       let submitted = try await alice.run("submit", "SNAPSHOT_BUILD", "t", "--project", "warehouse", "sleep_ms=0")
       #expect(submitted.status == 0)
       #expect(try await alice.run("wait", submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)).status == 0)
@@ -272,6 +332,7 @@ struct KilnCommandTests {
         }
       }
       #expect(first.contains("\"kind\":\"SNAPSHOT\""))
+      #expect(try await kiln.run("subject", "create", "s").status == 0)
       let id = try await kiln.run("submit", "SNAPSHOT_BUILD", "s", "sleep_ms=0").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
       #expect(try await kiln.run("wait", id).status == 0)
       try await Task.sleep(for: .milliseconds(300))

@@ -92,6 +92,7 @@ struct KilnPromptTests {
     defer { try? FileManager.default.removeItem(atPath: historyFile) }
     try await harness.serve(configure: { $0.maxRunningJobs = 1 }) { port, _ in
       let kiln = KilnCommand(port: port, token: try harness.adminToken)
+      for subject in ["held", "queued"] { #expect(try await kiln.run("subject", "create", subject).status == 0) }
       let running = try await kiln.run("submit", "INDEX_BUILD", "held", "sleep_ms=600000").stdout
         .trimmingCharacters(in: .whitespacesAndNewlines)
       let queued = try await kiln.run("submit", "INDEX_BUILD", "queued", "sleep_ms=600000").stdout

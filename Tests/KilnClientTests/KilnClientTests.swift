@@ -20,7 +20,7 @@ struct KilnClientTests {
       #expect(types.map(\.name).contains("INDEX_BUILD"))
       #expect(types.first { $0.name == "INDEX_BUILD" }?.steps.count == 4)
 
-      let quick = try await kiln.submitJob(project: "sales", type: "SNAPSHOT_BUILD", subject: "orders", params: ["sleep_ms": "10"])
+      let quick = try await kiln.submit(project: "sales", type: "SNAPSHOT_BUILD", subject: "orders", params: ["sleep_ms": "10"])
       #expect(quick.status == .pending && quick.project == "sales" && quick.steps.count == 2)
       let done = try await kiln.waitForJob(quick.id)
       #expect(done.status == .finished && done.progress == 100)
@@ -30,8 +30,8 @@ struct KilnClientTests {
       #expect(String(decoding: log.data, as: UTF8.self).contains("BUILD_SNAPSHOT: 100%"))
       #expect(log.complete)
 
-      let held = try await kiln.submitJob(project: "sales", type: "INDEX_BUILD", subject: "a", params: Self.long)
-      let waiting = try await kiln.submitJob(project: "sales", type: "INDEX_BUILD", subject: "b", params: Self.long)
+      let held = try await kiln.submit(project: "sales", type: "INDEX_BUILD", subject: "a", params: Self.long)
+      let waiting = try await kiln.submit(project: "sales", type: "INDEX_BUILD", subject: "b", params: Self.long)
       #expect(try await kiln.pause(waiting.id).status == .paused)
       #expect(try await kiln.resume(waiting.id).status == .pending)
       #expect(try await kiln.restart(held.id).attempt == 2)
@@ -62,7 +62,7 @@ struct KilnClientTests {
     try await harness.run(maxRunning: 1) { kiln, _ in
       var ids: Set<String> = []
       for i in 0..<9 {
-        ids.insert(try await kiln.submitJob(project: "p", type: "INDEX_BUILD", subject: "s\(i)", params: Self.long).id)
+        ids.insert(try await kiln.submit(project: "p", type: "INDEX_BUILD", subject: "s\(i)", params: Self.long).id)
       }
       var seen: [String] = []
       for try await job in kiln.allJobs(pageSize: 2) { seen.append(job.id) }
@@ -79,11 +79,11 @@ struct KilnClientTests {
       let missing = await #expect(throws: KilnError.self) { try await kiln.job("nope") }
       #expect(missing?.code == .notFound)
       let invalid = await #expect(throws: KilnError.self) {
-        try await kiln.submitJob(project: "p", type: "NOPE", subject: "s")
+        try await kiln.submit(project: "p", type: "NOPE", subject: "s")
       }
       #expect(invalid?.code == .invalidArgument)
       #expect(invalid?.field == "job_type")
-      let job = try await kiln.submitJob(project: "p", type: "INDEX_BUILD", subject: "s", params: ["sleep_ms": "0"])
+      let job = try await kiln.submit(project: "p", type: "INDEX_BUILD", subject: "s", params: ["sleep_ms": "0"])
       _ = try await kiln.waitForJob(job.id)
       let refused = await #expect(throws: KilnError.self) { try await kiln.pause(job.id) }
       #expect(refused?.code == .failedPrecondition)
@@ -117,8 +117,8 @@ struct KilnClientTests {
     defer { harness.cleanUp() }
     let faults = LoseFirstPauseReply()
     try await harness.run(maxRunning: 1, configure: { $0.additionalInterceptors = [faults] }) { kiln, _ in
-      _ = try await kiln.submitJob(project: "p", type: "INDEX_BUILD", subject: "holder", params: Self.long)
-      let job = try await kiln.submitJob(project: "p", type: "INDEX_BUILD", subject: "s", params: Self.long)
+      _ = try await kiln.submit(project: "p", type: "INDEX_BUILD", subject: "holder", params: Self.long)
+      let job = try await kiln.submit(project: "p", type: "INDEX_BUILD", subject: "s", params: Self.long)
       let paused = try await kiln.pause(job.id)
       #expect(faults.calls.load(ordering: .relaxed) == 2, "the first reply was lost and the SDK retried")
       #expect(paused.status == .paused)
@@ -146,14 +146,14 @@ struct KilnClientTests {
           return
         }
         #expect(jobs.isEmpty)
-        for i in 0..<3 { _ = try await kiln.submitJob(project: "p", type: "INDEX_BUILD", subject: "a\(i)", params: ["sleep_ms": "400"]) }
+        for i in 0..<3 { _ = try await kiln.submit(project: "p", type: "INDEX_BUILD", subject: "a\(i)", params: ["sleep_ms": "400"]) }
         while revisions.count < 6, let event = try await iterator.next() {
           if event.job != nil { revisions.append(event.revision) }
         }
       }
       // Second life, same port and data: running jobs are requeued and finish.
       try await harness.run(port: port) { kiln, _ in
-        _ = try await kiln.submitJob(project: "p", type: "INDEX_BUILD", subject: "b", params: ["sleep_ms": "10"])
+        _ = try await kiln.submit(project: "p", type: "INDEX_BUILD", subject: "b", params: ["sleep_ms": "10"])
         while finished.count < 4, let event = try await iterator.next() {
           if let job = event.job {
             revisions.append(event.revision)
@@ -172,7 +172,7 @@ struct KilnClientTests {
     let harness = ServerHarness()
     defer { harness.cleanUp() }
     try await harness.run(configure: { $0.eventRetentionCount = 2 }) { kiln, app in
-      for i in 0..<4 { _ = try await kiln.submitJob(project: "p", type: "INDEX_BUILD", subject: "r\(i)", params: ["sleep_ms": "0"]) }
+      for i in 0..<4 { _ = try await kiln.submit(project: "p", type: "INDEX_BUILD", subject: "r\(i)", params: ["sleep_ms": "0"]) }
       var remaining = 4
       for try await event in kiln.watchJobs() {
         if case .snapshot(let jobs, _) = event { remaining = jobs.filter { !$0.status.isFinal }.count }
@@ -195,7 +195,7 @@ struct KilnClientTests {
     let harness = ServerHarness()
     defer { harness.cleanUp() }
     try await harness.run { kiln, _ in
-      let job = try await kiln.submitJob(project: "p", type: "SNAPSHOT_BUILD", subject: "s", params: ["sleep_ms": "300"])
+      let job = try await kiln.submit(project: "p", type: "SNAPSHOT_BUILD", subject: "s", params: ["sleep_ms": "300"])
       var text = ""
       for try await data in kiln.followStepLog(jobID: job.id, step: "0") { text += String(decoding: data, as: UTF8.self) }
       #expect(text.contains("BUILD_SNAPSHOT: 100%"))

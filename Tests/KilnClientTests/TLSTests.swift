@@ -73,7 +73,7 @@ struct TLSTests {
       let secure = KilnClientConfiguration(
         host: "127.0.0.1", port: port, token: try harness.adminToken, tls: ClientTLS(caFile: certificates.caFile))
       let job = try await withKilnClient(secure) { kiln in
-        try await kiln.submitJob(project: "p", type: "INDEX_BUILD", subject: "over-tls", params: ["sleep_ms": "0"])
+        try await kiln.submit(project: "p", type: "INDEX_BUILD", subject: "over-tls", params: ["sleep_ms": "0"])
       }
       #expect(job.subject == "over-tls")
 

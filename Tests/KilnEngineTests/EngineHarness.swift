@@ -122,12 +122,17 @@ struct EngineHarness {
     }
   }
 
-  func submit(_ engine: JobEngine, _ type: String, project: String = "p1", params: [String: String] = [:]) async throws
-    -> Job
-  {
+  /// Submits a job, creating its subject first when the project lacks it.
+  func submit(
+    _ engine: JobEngine, _ type: String, project: String = "p1", subject: String = "s", params: [String: String] = [:]
+  ) async throws -> Job {
     var all = params
     if type != "SLEEPY" { all["dir"] = directory.path }
-    return try await engine.submit(.init(project: project, jobType: type, subject: "s", params: all), caller: Caller(name: "t", isAdmin: true))
+    do {
+      _ = try await engine.createSubject(project: project, name: subject)
+    } catch let error as KilnError where error.code == .alreadyExists {}
+    return try await engine.submit(
+      .init(project: project, jobType: type, subject: subject, params: all), caller: Caller(name: "t", isAdmin: true))
   }
 
   func lines(_ name: String) -> [String] {
@@ -161,11 +166,13 @@ func isAlive(_ pid: pid_t) -> Bool {
   return state != "Z" && state != "X"
 }
 
-/// A store (in memory, or the file at `path`) with the projects the tests use.
+/// A store (in memory, or the file at `path`) with the projects the tests use, each
+/// with the subject `s`.
 func testStore(path: String? = nil) async throws -> SQLiteJobStore {
   let store = try path.map { try SQLiteJobStore(path: $0) } ?? SQLiteJobStore.inMemory()
   for name in ["p", "p1", "p2", "p3", "a", "b", "alpha", "beta", "sales", "ops"] where try await store.project(named: name) == nil {
     try await store.createProject(Project(name: name, description: "", createTime: Date(), creator: "test"))
+    try await store.createSubject(Subject(project: name, name: "s", createTime: Date(), creator: "test"))
   }
   return store
 }

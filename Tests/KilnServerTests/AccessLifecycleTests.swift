@@ -24,7 +24,7 @@ struct AccessLifecycleTests {
         let me = try await kiln.whoAmI()
         #expect(me.user.name == "admin" && me.user.isAdmin && me.authenticationEnabled)
         #expect(try await kiln.projects().map(\.name).contains("default"))
-        _ = try await kiln.submitJob(project: "default", type: "INDEX_BUILD", subject: "first", params: ["sleep_ms": "0"])
+        _ = try await kiln.submit(project: "default", type: "INDEX_BUILD", subject: "first", params: ["sleep_ms": "0"])
         return token
       }
     }
@@ -44,7 +44,7 @@ struct AccessLifecycleTests {
       try await withKilnClient(host: "127.0.0.1", port: port) { kiln in
         let me = try await kiln.whoAmI()
         #expect(me.user.name == "anonymous" && me.user.isAdmin && !me.authenticationEnabled)
-        let job = try await kiln.submitJob(project: "default", type: "INDEX_BUILD", subject: "s", params: ["sleep_ms": "0"])
+        let job = try await kiln.submit(project: "default", type: "INDEX_BUILD", subject: "s", params: ["sleep_ms": "0"])
         #expect(job.submitter == "anonymous")
       }
       let bad = KilnClientConfiguration(port: port, token: "kiln_wrong", retry: RetryPolicy(maxAttempts: 1))
@@ -113,7 +113,7 @@ struct AccessLifecycleTests {
         _ = try await admin.createUser("carol")
         let carol = KilnClientConfiguration(
           port: port, token: try await admin.createToken(for: "carol").secret, retry: RetryPolicy(maxAttempts: 1))
-        let job = try await admin.submitJob(project: "alpha", type: "INDEX_BUILD", subject: "s", params: ["sleep_ms": "600000"])
+        let job = try await admin.submit(project: "alpha", type: "INDEX_BUILD", subject: "s", params: ["sleep_ms": "600000"])
         let hidden = await #expect(throws: KilnError.self) { try await withKilnClient(carol) { _ = try await $0.job(job.id) } }
         #expect(hidden?.code == .notFound)
 
@@ -177,8 +177,8 @@ struct AccessLifecycleTests {
 
         _ = try await admin.createUser("watcher")
         try await admin.grantRole(.viewer, to: "watcher", in: "short-lived")
-        let done = try await admin.submitJob(project: "short-lived", type: "INDEX_BUILD", subject: "s", params: ["sleep_ms": "0"])
-        let busy = try await admin.submitJob(project: "short-lived", type: "INDEX_BUILD", subject: "s", params: ["sleep_ms": "600000"])
+        let done = try await admin.submit(project: "short-lived", type: "INDEX_BUILD", subject: "s", params: ["sleep_ms": "0"])
+        let busy = try await admin.submit(project: "short-lived", type: "INDEX_BUILD", subject: "s", params: ["sleep_ms": "600000"])
         _ = try await admin.waitForJob(done.id)
 
         let refused = await #expect(throws: KilnError.self) { _ = try await admin.deleteProject("short-lived") }
@@ -199,7 +199,7 @@ struct AccessLifecycleTests {
         #expect(gone?.code == .notFound)
         #expect(try await admin.users().first { $0.name == "watcher" }?.roles.isEmpty == true)
         let submit = await #expect(throws: KilnError.self) {
-          _ = try await admin.submitJob(project: "short-lived", type: "INDEX_BUILD", subject: "s")
+          _ = try await admin.submit(project: "short-lived", type: "INDEX_BUILD", subject: "s")
         }
         #expect(submit?.code == .notFound)
       }
@@ -212,6 +212,7 @@ struct AccessLifecycleTests {
     defer { harness.cleanUp() }
     try await harness.serve { port, _ in
       try await withKilnClient(try harness.adminConfiguration(port: port)) { admin in
+        _ = try await admin.createSubject("s", project: "alpha")
         _ = try await admin.createUser("viewer")
         try await admin.grantRole(.viewer, to: "viewer", in: "alpha")
         let token = try await admin.createToken(for: "viewer")
@@ -227,7 +228,11 @@ struct AccessLifecycleTests {
         let page = try await admin.auditEvents()
         let methods = page.events.map { $0.method.split(separator: "/").last.map(String.init) ?? "" }
         #expect(
-          methods == ["DiscardJob", "ResumeJob", "PauseJob", "SubmitJob", "CreateToken", "GrantRole", "CreateUser"])
+          methods == [
+            "DiscardJob", "ResumeJob", "PauseJob", "SubmitJob", "CreateToken", "GrantRole", "CreateUser", "CreateSubject",
+          ])
+        let subject = try #require(page.events.last)
+        #expect(subject.targetKind == "subject" && subject.target == "s" && subject.project == "alpha")
         let refusedAnonymously = page.events[0]
         #expect(refusedAnonymously.actor == "" && refusedAnonymously.code == 16, "UNAUTHENTICATED")
         #expect(!refusedAnonymously.peer.isEmpty)
@@ -249,7 +254,7 @@ struct AccessLifecycleTests {
         #expect(try await admin.auditEvents(filter: AuditFilter(method: "kiln.v1.JobService/PauseJob")).events.count == 1)
         let unknown = await #expect(throws: KilnError.self) { _ = try await admin.auditEvents(filter: AuditFilter(method: "GetJob")) }
         #expect(unknown?.field == "filter.method")
-        #expect(try await admin.auditEvents(filter: AuditFilter(project: "alpha")).events.count == 3)
+        #expect(try await admin.auditEvents(filter: AuditFilter(project: "alpha")).events.count == 4)
 
         var seen: [Int64] = []
         var pageToken: String?

@@ -40,7 +40,7 @@ struct AccessWorld {
 
   /// A job of `project` that stays where the admin puts it (steps sleep ten minutes).
   func job(in project: String = "alpha", paused: Bool = false, discarded: Bool = false) async throws -> Job {
-    let job = try await admin.submitJob(project: project, type: "INDEX_BUILD", subject: "s", params: ["sleep_ms": "600000"])
+    let job = try await admin.submit(project: project, type: "INDEX_BUILD", subject: "s", params: ["sleep_ms": "600000"])
     if paused { return try await admin.pause(job.id) }
     if discarded { return try await admin.discard(job.id) }
     return job
@@ -65,6 +65,7 @@ struct AccessWorld {
         let revoked = try await admin.createToken(for: "operator-alpha", description: "revoked")
         _ = try await admin.revokeToken(revoked.token.id)
         tokens[.revokedToken] = revoked.secret
+        for project in ["alpha", "beta"] { _ = try await admin.createSubject("s", project: project) }
         try await body(AccessWorld(port: port, tokens: tokens, admin: admin))
       }
     }
@@ -191,6 +192,25 @@ let probes: [Probe] = [
     let name = "doomed-\(who.rawValue.filter(\.isLetter))"
     _ = try await world.admin.createProject(name)
     _ = try await kiln.deleteProject(name)
+  },
+  Probe(rpc: "SubjectService/CreateSubject", expected: operatorsOfAlpha) { _, who, kiln in
+    _ = try await kiln.createSubject("made-by-\(who.rawValue.filter(\.isLetter))", project: "alpha", schema: "a INT")
+  },
+  Probe(rpc: "SubjectService/GetSubject", expected: viewersOfAlpha) { _, _, kiln in
+    _ = try await kiln.subject("s", project: "alpha")
+  },
+  Probe(rpc: "SubjectService/ListSubjects", expected: viewersOfAlpha) { _, _, kiln in
+    _ = try await kiln.subjects(project: "alpha")
+  },
+  Probe(rpc: "SubjectService/UpdateSubject", expected: operatorsOfAlpha) { world, who, kiln in
+    let name = "changed-by-\(who.rawValue.filter(\.isLetter))"
+    _ = try await world.admin.createSubject(name, project: "alpha")
+    _ = try await kiln.updateSubject(name, project: "alpha", schema: "b INT")
+  },
+  Probe(rpc: "SubjectService/DeleteSubject", expected: operatorsOfAlpha) { world, who, kiln in
+    let name = "deleted-by-\(who.rawValue.filter(\.isLetter))"
+    _ = try await world.admin.createSubject(name, project: "alpha")
+    _ = try await kiln.deleteSubject(name, project: "alpha")
   },
   Probe(rpc: "AccessService/WhoAmI", expected: anyoneSignedIn) { _, _, kiln in
     _ = try await kiln.whoAmI()

@@ -33,7 +33,7 @@ struct CallbackTests {
       $0.jobTypes = try? self.catalog(["NOTIFY": receiver.url])
       $0.callbacks = self.fast()
     }) { client, _ in
-      let job = try await client.submitJob(project: "p1", type: "NOTIFY", subject: "s")
+      let job = try await client.submit(project: "p1", type: "NOTIFY", subject: "s")
       let done = try await client.waitForJob(job.id)
       #expect(done.status == .finished)
       #expect(try await eventually { try await client.job(job.id).callbackDeliveries?.first?.delivered == true })
@@ -86,21 +86,21 @@ struct CallbackTests {
       #expect(bad?.field == "callback_url")
       let project = try await client.createProject("hooked", callbackURL: first.url)
       #expect(project.callbackURL == first.url)
-      let job = try await client.submitJob(project: "hooked", type: "NOTIFY", subject: "s")
+      let job = try await client.submit(project: "hooked", type: "NOTIFY", subject: "s")
       _ = try await client.waitForJob(job.id)
       #expect(try await eventually { try await client.job(job.id).callbackDeliveries?.filter(\.delivered).count == 2 })
       #expect(Set(try await client.job(job.id).callbackDeliveries?.map(\.url) ?? []) == [typeReceiver.url, first.url])
       #expect(try await client.job(job.id).callbackDeliveries?.count == 2, "each URL once")
 
       // A job of another project notifies only its type's receiver.
-      let other = try await client.submitJob(project: "p1", type: "NOTIFY", subject: "s")
+      let other = try await client.submit(project: "p1", type: "NOTIFY", subject: "s")
       _ = try await client.waitForJob(other.id)
       #expect(try await eventually { try await client.job(other.id).callbackDeliveries?.first?.delivered == true })
       #expect(try await client.job(other.id).callbackDeliveries?.map(\.url) == [typeReceiver.url])
 
       let updated = try await client.updateProject("hooked", callbackURL: second.url)
       #expect(updated.callbackURL == second.url && updated.description == project.description)
-      let later = try await client.submitJob(project: "hooked", type: "NOTIFY", subject: "s")
+      let later = try await client.submit(project: "hooked", type: "NOTIFY", subject: "s")
       _ = try await client.waitForJob(later.id)
       #expect(try await eventually { try await client.job(later.id).callbackDeliveries?.filter(\.delivered).count == 2 })
       #expect(Set(try await client.job(later.id).callbackDeliveries?.map(\.url) ?? []) == [typeReceiver.url, second.url])
@@ -128,10 +128,10 @@ struct CallbackTests {
     }) { client, _ in
       var slow: [String] = []
       // More hanging deliveries than there are slots in all (4).
-      for _ in 0..<5 { slow.append(try await client.submitJob(project: "p1", type: "SLOW", subject: "s").id) }
+      for _ in 0..<5 { slow.append(try await client.submit(project: "p1", type: "SLOW", subject: "s").id) }
       #expect(await eventually { hanging.received.count == 2 }, "the hanging receiver holds its two slots")
       var fast: [String] = []
-      for _ in 0..<4 { fast.append(try await client.submitJob(project: "p1", type: "FAST", subject: "s").id) }
+      for _ in 0..<4 { fast.append(try await client.submit(project: "p1", type: "FAST", subject: "s").id) }
 
       let allDelivered = try await eventually {
         for id in fast where try await client.job(id).callbackDeliveries?.first?.delivered != true { return false }
@@ -161,7 +161,7 @@ struct CallbackTests {
       $0.callbacks = self.fast(timeout: .seconds(600))
     }
     let jobID = try await harness.run(configure: configure) { client, _ in
-      let job = try await client.submitJob(project: "p1", type: "NOTIFY", subject: "s")
+      let job = try await client.submit(project: "p1", type: "NOTIFY", subject: "s")
       #expect(await eventually { receiver.received.count == 1 }, "the first attempt is in flight")
       let delivery = try #require(try await client.job(job.id).callbackDeliveries?.first)
       #expect(!delivery.delivered && delivery.attempts == 0)

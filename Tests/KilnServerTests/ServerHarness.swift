@@ -5,6 +5,7 @@ import KilnClient
 import KilnProto
 import SwiftProtobuf
 import KilnServer
+import KilnTestSupport
 import Logging
 import Synchronization
 import Testing
@@ -36,7 +37,8 @@ extension JobsClient {
     project: String = "p1", type: String = "INDEX_BUILD", subject: String = "sales", params: [String: String] = ["sleep_ms": "20"],
     requestID: String = ""
   ) async throws -> Kiln_V1_Job {
-    try await submitJob(.with {
+    await TestServer.ensureSubject(subject, project: project)
+    return try await submitJob(.with {
       $0.project = project
       $0.jobType = type
       $0.subject = subject

@@ -43,7 +43,8 @@ extension Job {
       startTime: wire.hasStartTime ? wire.startTime.date : nil, endTime: wire.hasEndTime ? wire.endTime.date : nil,
       updateTime: wire.updateTime.date, waitMillis: wire.waitTime.milliseconds,
       durationMillis: wire.duration.milliseconds, attempt: Int(wire.attempt),
-      errorMessage: wire.errorMessage.isEmpty ? nil : wire.errorMessage, revision: wire.revision, params: wire.params)
+      errorMessage: wire.errorMessage.isEmpty ? nil : wire.errorMessage,
+      statusReason: wire.statusReason.isEmpty ? nil : wire.statusReason, revision: wire.revision, params: wire.params)
     // Only a job's detail carries deliveries; none on the wire reads as "not loaded".
     if !wire.callbackDeliveries.isEmpty {
       var deliveries: [CallbackDelivery] = []

@@ -43,6 +43,15 @@ extension Job {
   ///
   /// - Throws: ``KilnError`` (failed precondition) when the status does not allow `action`.
   public mutating func apply(_ action: JobAction, at now: Date) throws(KilnError) {
+    if status == .discarded, let statusReason, action == .restart || action == .resume {
+      // The job ran against a subject version that is gone: running it again would
+      // work on something else than was asked for.
+      var error = KilnError.operationNotAllowed(action, status: status, jobID: id)
+      error.message =
+        "cannot \(action.verb) job \(id): it was discarded because its subject changed or was deleted "
+        + "(\(statusReason)); submit a new job"
+      throw error
+    }
     let newStatus = try JobTransitions.apply(action, to: status, jobID: id)
     guard let newStatus else { return }
     switch action {
@@ -72,15 +81,34 @@ extension Job {
       endTime = nil
       queuedTime = now
     case .discard:
-      for i in steps.indices where !steps[i].status.isFinal {
-        if steps[i].status == .running { steps[i].endTime = now }
-        steps[i].status = .discarded
-      }
+      discardSteps(at: now)
       move(to: newStatus, at: now)
     case .delete:
       break
     }
     recomputeProgress()
+  }
+
+  /// Discards the job because its subject changed or was deleted
+  /// (``JobTransitions/EngineMove/systemDiscard``), recording `reason` in
+  /// ``statusReason``. A job that has ended already is left as it is.
+  ///
+  /// - Returns: Whether the job was discarded.
+  @discardableResult
+  public mutating func discardAutomatically(reason: String, at now: Date) -> Bool {
+    guard let newStatus = JobTransitions.apply(.systemDiscard, to: status) else { return false }
+    discardSteps(at: now)
+    move(to: newStatus, at: now)
+    statusReason = reason
+    recomputeProgress()
+    return true
+  }
+
+  private mutating func discardSteps(at now: Date) {
+    for i in steps.indices where !steps[i].status.isFinal {
+      if steps[i].status == .running { steps[i].endTime = now }
+      steps[i].status = .discarded
+    }
   }
 }
 

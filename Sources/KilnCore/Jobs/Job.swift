@@ -40,6 +40,10 @@ public struct Job: Sendable, Hashable, Codable {
   public var attempt: Int
   /// The error that stopped the job, or the reason it was discarded.
   public var errorMessage: String?
+  /// Why the server itself put the job in its status, e.g. "subject sales_model
+  /// deleted" for a job discarded because its subject went away; `nil` for statuses an
+  /// operator or a step caused.
+  public var statusReason: String?
   /// The revision of the last change to this job.
   public var revision: Int64
   /// The parameters the job was submitted with.
@@ -61,7 +65,7 @@ public struct Job: Sendable, Hashable, Codable {
     status: JobStatus = .pending, progress: Int = 0, steps: [Step] = [], submitter: String,
     createTime: Date, startTime: Date? = nil, endTime: Date? = nil, updateTime: Date,
     waitMillis: Int64 = 0, durationMillis: Int64 = 0, queuedTime: Date? = nil, runningSince: Date? = nil,
-    attempt: Int = 1, errorMessage: String? = nil, revision: Int64 = 0, params: [String: String] = [:], execution: Int64 = 0,
+    attempt: Int = 1, errorMessage: String? = nil, statusReason: String? = nil, revision: Int64 = 0, params: [String: String] = [:], execution: Int64 = 0,
     callbackDeliveries: [CallbackDelivery]? = nil
   ) {
     self.id = id
@@ -83,6 +87,7 @@ public struct Job: Sendable, Hashable, Codable {
     self.runningSince = runningSince
     self.attempt = attempt
     self.errorMessage = errorMessage
+    self.statusReason = statusReason
     self.revision = revision
     self.params = params
     self.execution = execution

@@ -23,6 +23,8 @@ public struct CallbackPayload: Sendable, Hashable, Codable {
   public var previousStatus: String?
   /// The error that stopped the job, or why it was discarded.
   public var errorMessage: String?
+  /// Why the server itself ended the job, e.g. "subject sales_model deleted".
+  public var statusReason: String?
   /// 1 for the first attempt; each restart adds one.
   public var attempt: Int
   /// Who submitted the job.
@@ -46,6 +48,7 @@ public struct CallbackPayload: Sendable, Hashable, Codable {
     case jobType = "job_type"
     case previousStatus = "previous_status"
     case errorMessage = "error_message"
+    case statusReason = "status_reason"
     case createTime = "create_time"
     case startTime = "start_time"
     case endTime = "end_time"
@@ -63,6 +66,7 @@ public struct CallbackPayload: Sendable, Hashable, Codable {
     status = job.status.rawValue
     self.previousStatus = previousStatus?.rawValue
     errorMessage = job.errorMessage
+    statusReason = job.statusReason
     attempt = job.attempt
     submitter = job.submitter
     createTime = job.createTime

@@ -90,6 +90,7 @@ public final class KilnApplication: Sendable {
     let services: [any RegistrableRPCService] = [
       jobService,
       ProjectService(access: access, audit: audit, logger: logger),
+      SubjectService(engine: engine, audit: audit, logger: logger),
       AccessService(
         access: access, streams: openStreams, audit: audit,
         authenticationEnabled: configuration.requiresAuthentication, logger: logger),

@@ -17,6 +17,7 @@ public struct AuditTrail: Sendable {
     "kiln.v1.ProjectService/DeleteProject",
     "kiln.v1.AccessService/CreateUser", "kiln.v1.AccessService/SetUserDisabled", "kiln.v1.AccessService/GrantRole",
     "kiln.v1.AccessService/RevokeRole", "kiln.v1.AccessService/CreateToken", "kiln.v1.AccessService/RevokeToken",
+    "kiln.v1.SubjectService/CreateSubject", "kiln.v1.SubjectService/UpdateSubject", "kiln.v1.SubjectService/DeleteSubject",
   ]
 
   /// Creates the trail over the access manager's store.

@@ -70,6 +70,7 @@ extension Kiln_V1_Job {
     duration = Google_Protobuf_Duration(milliseconds: job.runningTime(at: now))
     attempt = Int32(job.attempt)
     errorMessage = job.errorMessage ?? ""
+    statusReason = job.statusReason ?? ""
     revision = job.revision
     params = job.params
     allowedActions = job.allowedActions.map(\.wire)

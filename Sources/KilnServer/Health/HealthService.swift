@@ -8,7 +8,10 @@ import ServiceLifecycle
 /// server ("") and for each Kiln service while it runs; NOT_SERVING once it shuts down.
 public struct HealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
   /// The services Kiln reports on, besides "" (the server as a whole).
-  public static let services: Set<String> = ["kiln.v1.JobService", "kiln.v1.ProjectService", "kiln.v1.AccessService"]
+  public static let services: Set<String> = [
+    "kiln.v1.JobService", "kiln.v1.ProjectService", "kiln.v1.AccessService",
+    "kiln.v1.SubjectService",
+  ]
 
   private let stopping: Signal
 

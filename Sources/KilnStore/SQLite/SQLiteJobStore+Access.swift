@@ -75,6 +75,7 @@ extension SQLiteJobStore: AccessStore {
         deleted.append(job.id)
       }
       try db.execute(sql: "DELETE FROM role_binding WHERE project = ?", arguments: [name])
+      try db.execute(sql: "DELETE FROM subject WHERE project = ?", arguments: [name])
       try db.execute(sql: "DELETE FROM project WHERE name = ?", arguments: [name])
       return deleted
     }
@@ -303,7 +304,7 @@ extension SQLiteJobStore: AccessStore {
 
   // MARK: - Helpers
 
-  private static func exists(_ db: Database, _ sql: String, _ arguments: [any DatabaseValueConvertible]) throws -> Bool {
+  static func exists(_ db: Database, _ sql: String, _ arguments: [any DatabaseValueConvertible]) throws -> Bool {
     try Row.fetchOne(db, sql: sql + " LIMIT 1", arguments: StatementArguments(arguments)) != nil
   }
 }

@@ -154,6 +154,29 @@ extension SQLiteJobStore {
           CREATE INDEX callback_delivery_job ON callback_delivery(job_id, id);
           """)
     }
+    migrator.registerMigration("v4-subjects") { db in
+      try db.execute(
+        sql: """
+          -- What jobs work on. Deleting a project deletes its subjects in the same
+          -- transaction (the reference keeps anything else from leaving them behind).
+          CREATE TABLE subject (
+            project TEXT NOT NULL REFERENCES project(name),
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            schema TEXT NOT NULL,
+            attributes TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            create_time INTEGER NOT NULL,
+            update_time INTEGER NOT NULL,
+            creator TEXT NOT NULL,
+            PRIMARY KEY (project, name)
+          );
+          -- Jobs written before subjects existed keep theirs, at version 1.
+          INSERT INTO subject (project, name, kind, schema, attributes, version, create_time, update_time, creator)
+            SELECT project, subject, '', '', '{}', 1, MIN(create_time), MIN(create_time), 'kiln'
+            FROM job WHERE project IN (SELECT name FROM project) GROUP BY project, subject;
+          """)
+    }
     return migrator
   }
 }

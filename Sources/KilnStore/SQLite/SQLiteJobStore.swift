@@ -50,7 +50,14 @@ public final class SQLiteJobStore: JobStore {
       guard try Self.projectExists(db, job.project) else {
         throw KilnError.projectNotFound(job.project)
       }
+      // Checked here, in the insert's transaction, so that a subject deleted or changed
+      // at the same time either comes first (and the job is refused or gets the new
+      // version) or after (and discards the job).
+      guard let version = try Self.subjectVersion(db, project: job.project, name: job.subject) else {
+        throw KilnError.subjectNotFound(job.subject, project: job.project)
+      }
       var job = job
+      job.subjectVersion = version
       job.revision = try Self.nextRevision(db)
       job.updateTime = job.createTime
       try Self.writeJob(db, job, insert: true)

@@ -8,6 +8,7 @@ struct ShellCompleter: Sendable {
   static let commands = [
     "submit", "jobs", "job", "pause", "resume", "restart", "discard", "delete", "wait", "watch", "log", "types",
     "projects", "project", "users", "user", "grant", "revoke", "tokens", "token", "whoami", "audit",
+    "subjects", "subject",
     "use", "help", "exit",
   ]
   /// The words after a command that has subcommands.
@@ -17,6 +18,8 @@ struct ShellCompleter: Sendable {
   static let filterFlags = ["--project", "--status", "--type", "--subject", "--key"]
   static let flags: [String: [String]] = [
     "submit": ["--project"],
+    "subjects": ["--project"],
+    "subject": ["--project", "--kind", "--schema", "--attr", "--unset-attr", "--yes"],
     "jobs": filterFlags + ["--sort", "--ascending", "--limit", "--page-token", "--all"],
     "watch": filterFlags + ["--since", "--progress"],
     "log": ["--follow"],
@@ -62,6 +65,7 @@ struct ShellCompleter: Sendable {
     case "grant": return positional == 0 ? await users() : positional == 1 ? ["viewer", "operator"] : []
     case "revoke": return positional == 0 ? await users() : []
     case "submit": return positional == 0 ? await jobTypes() : []
+    case "subject": return positional == 0 ? ["create", "show", "update", "delete"] : []
     case "job", "wait", "log": return positional == 0 ? await jobIDs(allowing: nil) : []
     default:
       if let action = Self.actions[command] { return await jobIDs(allowing: action) }

@@ -61,7 +61,8 @@ struct CommandSession {
 
   /// Adds `--project P` (from `use P`) to the commands that take one, unless given.
   static func withProject(_ project: String?, line: String, words: [String]) -> String {
-    guard let project, let command = words.first, ["jobs", "watch", "submit", "grant", "revoke"].contains(command),
+    guard let project, let command = words.first,
+      ["jobs", "watch", "submit", "grant", "revoke", "subjects", "subject"].contains(command),
       !words.contains("--project")
     else { return line }
     return line + " --project '\(project)'"

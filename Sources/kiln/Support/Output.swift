@@ -47,7 +47,9 @@ struct JobJSON: Encodable {
   var project: String
   var job_type: String
   var subject: String
+  var subject_version: Int64
   var status: String
+  var status_reason: String?
   var progress: Int
   var attempt: Int
   var submitter: String
@@ -69,7 +71,9 @@ struct JobJSON: Encodable {
     project = job.project
     job_type = job.jobType
     subject = job.subject
+    subject_version = job.subjectVersion
     status = job.status.rawValue
+    status_reason = job.statusReason
     progress = job.progress
     attempt = job.attempt
     submitter = job.submitter
@@ -134,7 +138,8 @@ func printJobDetail(_ job: Job) {
     ["FIELD", "VALUE"],
     [
       ["id", job.id], ["project", job.project], ["type", job.jobType], ["subject", job.subject],
-      ["status", job.status.rawValue], ["progress", "\(job.progress)%"], ["attempt", String(job.attempt)],
+      ["subject version", "v\(job.subjectVersion)"], ["status", job.status.rawValue],
+      ["status reason", job.statusReason ?? "-"], ["progress", "\(job.progress)%"], ["attempt", String(job.attempt)],
       ["submitter", job.submitter], ["created", formatter.string(from: job.createTime)],
       ["started", job.startTime.map(formatter.string(from:)) ?? "-"],
       ["ended", job.endTime.map(formatter.string(from:)) ?? "-"],

@@ -484,6 +484,14 @@ public nonisolated struct Kiln_V1_Job: @unchecked Sendable {
     set {_uniqueStorage()._allowedActions = newValue}
   }
 
+  /// Why the server itself put the job in its status, e.g. "subject sales_model
+  /// deleted" or "subject sales_model changed from v3 to v4" for a job discarded
+  /// because its subject changed; empty for statuses an operator or a step caused.
+  public var statusReason: String {
+    get {_storage._statusReason}
+    set {_uniqueStorage()._statusReason = newValue}
+  }
+
   /// Completion callbacks of the job, newest first (at most 100). Filled in by GetJob
   /// only; empty in lists and watches. A delivery attempt does not change the job's
   /// revision.
@@ -641,6 +649,8 @@ public nonisolated struct Kiln_V1_SubmitJobRequest: Sendable {
 
   public var jobType: String = String()
 
+  /// An existing subject of the project (see SubjectService): NOT_FOUND
+  /// naming it otherwise. The job records the subject's current version.
   public var subject: String = String()
 
   public var params: Dictionary<String,String> = [:]
@@ -1475,7 +1485,7 @@ nonisolated extension Kiln_V1_Step: SwiftProtobuf.Message, SwiftProtobuf._Messag
 
 nonisolated extension Kiln_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Job"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}project\0\u{3}job_type\0\u{1}subject\0\u{3}subject_version\0\u{1}status\0\u{1}progress\0\u{1}steps\0\u{1}submitter\0\u{3}create_time\0\u{3}start_time\0\u{3}end_time\0\u{3}update_time\0\u{3}wait_time\0\u{1}duration\0\u{1}attempt\0\u{3}error_message\0\u{1}revision\0\u{1}params\0\u{3}allowed_actions\0\u{4}\u{14}callback_deliveries\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}project\0\u{3}job_type\0\u{1}subject\0\u{3}subject_version\0\u{1}status\0\u{1}progress\0\u{1}steps\0\u{1}submitter\0\u{3}create_time\0\u{3}start_time\0\u{3}end_time\0\u{3}update_time\0\u{3}wait_time\0\u{1}duration\0\u{1}attempt\0\u{3}error_message\0\u{1}revision\0\u{1}params\0\u{3}allowed_actions\0\u{3}status_reason\0\u{4}\u{13}callback_deliveries\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -1498,6 +1508,7 @@ nonisolated extension Kiln_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._Message
     var _revision: Int64 = 0
     var _params: Dictionary<String,String> = [:]
     var _allowedActions: [Kiln_V1_JobAction] = []
+    var _statusReason: String = String()
     var _callbackDeliveries: [Kiln_V1_CallbackDelivery] = []
 
       // This property is used as the initial default value for new instances of the type.
@@ -1529,6 +1540,7 @@ nonisolated extension Kiln_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._Message
       _revision = source._revision
       _params = source._params
       _allowedActions = source._allowedActions
+      _statusReason = source._statusReason
       _callbackDeliveries = source._callbackDeliveries
     }
   }
@@ -1568,6 +1580,7 @@ nonisolated extension Kiln_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._Message
         case 18: try { try decoder.decodeSingularInt64Field(value: &_storage._revision) }()
         case 19: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &_storage._params) }()
         case 20: try { try decoder.decodeRepeatedEnumField(value: &_storage._allowedActions) }()
+        case 21: try { try decoder.decodeSingularStringField(value: &_storage._statusReason) }()
         case 40: try { try decoder.decodeRepeatedMessageField(value: &_storage._callbackDeliveries) }()
         default: break
         }
@@ -1641,6 +1654,9 @@ nonisolated extension Kiln_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._Message
       if !_storage._allowedActions.isEmpty {
         try visitor.visitPackedEnumField(value: _storage._allowedActions, fieldNumber: 20)
       }
+      if !_storage._statusReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._statusReason, fieldNumber: 21)
+      }
       if !_storage._callbackDeliveries.isEmpty {
         try visitor.visitRepeatedMessageField(value: _storage._callbackDeliveries, fieldNumber: 40)
       }
@@ -1673,6 +1689,7 @@ nonisolated extension Kiln_V1_Job: SwiftProtobuf.Message, SwiftProtobuf._Message
         if _storage._revision != rhs_storage._revision {return false}
         if _storage._params != rhs_storage._params {return false}
         if _storage._allowedActions != rhs_storage._allowedActions {return false}
+        if _storage._statusReason != rhs_storage._statusReason {return false}
         if _storage._callbackDeliveries != rhs_storage._callbackDeliveries {return false}
         return true
       }
