@@ -139,13 +139,6 @@ struct ProjectCommand: AsyncParsableCommand {
   }
 }
 
-/// A time as tables show it: local, to the second.
-func formatTime(_ date: Date) -> String {
-  let formatter = DateFormatter()
-  formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-  return formatter.string(from: date)
-}
-
 /// Parses `90s`, `15m`, `12h`, `30d` (or plain seconds).
 func parseDuration(_ text: String, option: String) throws -> Duration {
   let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86400]

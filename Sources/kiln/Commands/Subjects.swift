@@ -39,12 +39,11 @@ struct Subjects: AsyncParsableCommand {
       switch global.output {
       case .json: for subject in subjects { printJSONLine(SubjectJSON(subject)) }
       case .table:
-        let formatter = ISO8601DateFormatter()
         printTable(
           ["PROJECT", "NAME", "KIND", "VERSION", "UPDATED", "ATTRIBUTES"],
           subjects.map {
             [
-              $0.project, $0.name, $0.kind.isEmpty ? "-" : $0.kind, "v\($0.version)", formatter.string(from: $0.updateTime),
+              $0.project, $0.name, $0.kind.isEmpty ? "-" : $0.kind, "v\($0.version)", formatTime($0.updateTime),
               formatAttributes($0.attributes),
             ]
           })
@@ -172,13 +171,12 @@ private func printSubject(_ subject: Subject, _ format: OutputFormat) {
   switch format {
   case .json: printJSONLine(SubjectJSON(subject))
   case .table:
-    let formatter = ISO8601DateFormatter()
     printTable(
       ["FIELD", "VALUE"],
       [
         ["project", subject.project], ["name", subject.name], ["kind", subject.kind.isEmpty ? "-" : subject.kind],
         ["version", "v\(subject.version)"], ["creator", subject.creator],
-        ["created", formatter.string(from: subject.createTime)], ["updated", formatter.string(from: subject.updateTime)],
+        ["created", formatTime(subject.createTime)], ["updated", formatTime(subject.updateTime)],
         ["attributes", formatAttributes(subject.attributes)],
         ["schema", subject.schema.isEmpty ? "-" : subject.schema],
       ])

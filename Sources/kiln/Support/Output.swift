@@ -118,31 +118,34 @@ func formatDuration(milliseconds: Int64) -> String {
   return String(format: "%dh%02dm", seconds / 3600, (seconds % 3600) / 60)
 }
 
+/// A time as every table shows it: ISO 8601 in UTC, to the second.
+func formatTime(_ date: Date) -> String {
+  date.formatted(.iso8601)
+}
+
 /// The job-list table: the columns of Kylin's job monitor.
 func printJobs(_ jobs: [Job]) {
-  let formatter = ISO8601DateFormatter()
   printTable(
     ["ID", "PROJECT", "TYPE", "SUBJECT", "STATUS", "PROGRESS", "CREATED", "DURATION"],
     jobs.map {
       [
         $0.id, $0.project, $0.jobType, $0.subject, $0.status.rawValue, "\($0.progress)%",
-        formatter.string(from: $0.createTime), formatDuration(milliseconds: $0.durationMillis),
+        formatTime($0.createTime), formatDuration(milliseconds: $0.durationMillis),
       ]
     }, style: { row, column, cell in column == 4 ? Style.status(jobs[row].status, cell) : cell })
 }
 
 /// One job in detail, with its steps.
 func printJobDetail(_ job: Job) {
-  let formatter = ISO8601DateFormatter()
   printTable(
     ["FIELD", "VALUE"],
     [
       ["id", job.id], ["project", job.project], ["type", job.jobType], ["subject", job.subject],
       ["subject version", "v\(job.subjectVersion)"], ["status", job.status.rawValue],
       ["status reason", job.statusReason ?? "-"], ["progress", "\(job.progress)%"], ["attempt", String(job.attempt)],
-      ["submitter", job.submitter], ["created", formatter.string(from: job.createTime)],
-      ["started", job.startTime.map(formatter.string(from:)) ?? "-"],
-      ["ended", job.endTime.map(formatter.string(from:)) ?? "-"],
+      ["submitter", job.submitter], ["created", formatTime(job.createTime)],
+      ["started", job.startTime.map(formatTime) ?? "-"],
+      ["ended", job.endTime.map(formatTime) ?? "-"],
       ["waited", formatDuration(milliseconds: job.waitMillis)], ["ran", formatDuration(milliseconds: job.durationMillis)],
       ["revision", String(job.revision)], ["allowed", job.allowedActions.map(\.verb).joined(separator: ", ")],
       ["error", job.errorMessage ?? "-"],
@@ -161,10 +164,10 @@ func printJobDetail(_ job: Job) {
       deliveries.map { delivery in
         let state =
           delivery.delivered
-          ? "delivered" : delivery.nextAttemptTime.map { "retry at \(formatter.string(from: $0))" } ?? "gave up"
+          ? "delivered" : delivery.nextAttemptTime.map { "retry at \(formatTime($0))" } ?? "gave up"
         return [
           delivery.url, delivery.jobStatus.rawValue, String(delivery.attempts),
-          delivery.lastAttemptTime.map(formatter.string(from:)) ?? "-", delivery.lastResult ?? "-", state,
+          delivery.lastAttemptTime.map(formatTime) ?? "-", delivery.lastResult ?? "-", state,
         ]
       })
   }
