@@ -113,6 +113,7 @@ struct Calls: AsyncParsableCommand {
       }
       let token = secret
       let (clients, calls) = (self.clients, self.calls)
+      _ = try await app.engine.createSubject(project: "bench", name: "calls")
       let job = try await app.engine.submit(
         .init(project: "bench", jobType: "INDEX_BUILD", subject: "calls", params: ["sleep_ms": "600000"]))
       let latencies = Samples()

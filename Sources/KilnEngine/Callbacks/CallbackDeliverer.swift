@@ -61,6 +61,8 @@ public final class CallbackDeliverer: Service, Sendable {
               group.addTask { await self.attempt(due) }
             }
             nextDue = try await store.nextCallbackDue(after: now)
+          } catch is CancellationError {
+            break  // the service is being torn down
           } catch {
             logger.error("cannot read the callback queue: \(error)")
             nextDue = now.addingTimeInterval(1)

@@ -80,6 +80,8 @@ public final class EventHub: Service, Sendable {
       let events: [JobEvent]
       do {
         events = try await store.events(after: after, limit: configuration.readBatch)
+      } catch is CancellationError {
+        return  // the service is being torn down
       } catch {
         logger.error("event feed cannot read the event log: \(error)")
         return
