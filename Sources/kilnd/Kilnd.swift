@@ -131,7 +131,7 @@ struct Kilnd: AsyncParsableCommand {
     configuration.heartbeatInterval = .milliseconds(Int64(heartbeat * 1000))
     configuration.watchWindow = watchWindow
     configuration.eventRetentionCount = eventRetention
-    configuration.eventRetentionAge = .seconds(Int64(eventRetentionHours * 3600))
+    configuration.eventRetentionAge = .milliseconds(Int64((eventRetentionHours * 3_600_000).rounded(.up)))
     // In milliseconds: a fraction of a day must not round down to 0, which keeps jobs forever.
     configuration.jobRetentionAge = jobRetentionDays == 0 ? .zero : .milliseconds(max(1, Int64(jobRetentionDays * 86_400_000)))
     configuration.callbacks.timeout = .milliseconds(Int64(callbackTimeout * 1000))
