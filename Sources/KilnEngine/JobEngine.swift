@@ -144,6 +144,9 @@ public final class JobEngine: Service, Sendable {
       try job.apply(action, at: now)
       return action == .delete ? .delete : .update(.updated)
     }
+    // A replayed answer skips the checks of the mutation closure: it must not show a
+    // job the caller can no longer see (a role revoked since the first request).
+    if result.replayed, let job = result.job, !caller.canView(job.project) { throw KilnError.jobNotFound(jobID) }
     if !result.replayed {
       logger.info("job \(action.verb)", metadata: ["job": "\(jobID)"])
       switch action {

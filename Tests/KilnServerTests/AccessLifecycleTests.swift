@@ -125,7 +125,9 @@ struct AccessLifecycleTests {
         #expect(viewerPause?.code == .permissionDenied)
 
         try await admin.grantRole(.operator, to: "carol", in: "alpha")
-        #expect(try await withKilnClient(carol) { try await $0.pause(job.id).status } == .paused)
+        #expect(try await withKilnClient(carol) { try await $0.pause(job.id, requestID: "carol-1").status } == .paused)
+        let batched = try await withKilnClient(carol) { try await $0.batch(.resume, ids: [job.id], requestID: "carol-2") }
+        #expect(batched.succeeded == 1)
 
         let watch = Task { try await Self.watchUntilEnd(carol) }
         #expect(await eventually { app.openStreams.count == 1 })
@@ -133,6 +135,13 @@ struct AccessLifecycleTests {
         #expect(Self.code(of: await watch.result) == .unavailable)
         let gone = await #expect(throws: KilnError.self) { try await withKilnClient(carol) { _ = try await $0.job(job.id) } }
         #expect(gone?.code == .notFound)
+        // Repeating a request id returns the first answer, but never a job now hidden.
+        let replayed = await #expect(throws: KilnError.self) {
+          try await withKilnClient(carol) { _ = try await $0.pause(job.id, requestID: "carol-1") }
+        }
+        #expect(replayed?.code == .notFound)
+        let replayedBatch = try await withKilnClient(carol) { try await $0.batch(.resume, ids: [job.id], requestID: "carol-2") }
+        #expect(replayedBatch.items.first.map { if case .failure(let e) = $0.result { e.code == .notFound } else { false } } == true)
       }
     }
   }

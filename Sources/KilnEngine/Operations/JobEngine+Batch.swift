@@ -57,7 +57,15 @@ extension JobEngine {
     _ action: JobAction, selection: BatchSelection, idempotency: IdempotencyKey? = nil, caller: Caller = .system
   ) async throws -> BatchOutcome {
     if let idempotency, let stored = try await store.storedResponse(for: idempotency) {
-      return try JSONDecoder.kiln.decode(BatchOutcome.self, from: stored)
+      // The first answer, without the jobs the caller can no longer see.
+      var outcome = try JSONDecoder.kiln.decode(BatchOutcome.self, from: stored)
+      for index in outcome.items.indices {
+        if let project = outcome.items[index].job?.project, !caller.canView(project) {
+          let id = outcome.items[index].id
+          outcome.items[index] = BatchItem(id: id, ok: false, job: nil, error: .jobNotFound(id))
+        }
+      }
+      return outcome
     }
     let ids: [String]
     switch selection {
