@@ -53,11 +53,14 @@ extension KilnClient {
   ///   - schema: The new schema; `nil` keeps it.
   ///   - setAttributes: Attributes to add or overwrite.
   ///   - removeAttributes: Attributes to remove.
+  ///   - expectedVersion: If set, refused (aborted, ``KilnError/details`` `kiln-subject-version`
+  ///     the current version) unless the subject is at it: two editors never overwrite each
+  ///     other unseen. A retry after a lost reply is then refused too: read the subject.
   /// - Returns: The subject after the change and the jobs it discarded.
-  /// - Throws: ``KilnError``: not found; invalid argument; permission denied (a VIEWER).
+  /// - Throws: ``KilnError``: not found; invalid argument; permission denied (a VIEWER); aborted.
   public func updateSubject(
     _ name: String, project: String, schema: String? = nil, setAttributes: [String: String] = [:],
-    removeAttributes: [String] = []
+    removeAttributes: [String] = [], expectedVersion: Int64? = nil
   ) async throws(KilnError) -> SubjectChange {
     let response = try await call {
       try await subjectService.updateSubject(
@@ -67,20 +70,25 @@ extension KilnClient {
           if let schema { $0.schema = schema }
           $0.setAttributes = setAttributes
           $0.removeAttributes = removeAttributes
+          if let expectedVersion { $0.expectedVersion = expectedVersion }
         }, options: callOptions())
     }
     return SubjectChange(subject: response.subject.domain, discardedJobIDs: response.discardedJobIds)
   }
 
   /// Deletes a subject and discards every PENDING, RUNNING, PAUSED or ERROR job on it.
+  /// - Parameter expectedVersion: If set, refused (aborted) unless the subject is at it.
   /// - Returns: The change: no subject, and the jobs discarded.
   /// - Throws: ``KilnError``: not found; permission denied (a VIEWER).
-  public func deleteSubject(_ name: String, project: String) async throws(KilnError) -> SubjectChange {
+  public func deleteSubject(_ name: String, project: String, expectedVersion: Int64? = nil) async throws(KilnError)
+    -> SubjectChange
+  {
     let response = try await call {
       try await subjectService.deleteSubject(
         .with {
           $0.project = project
           $0.name = name
+          if let expectedVersion { $0.expectedVersion = expectedVersion }
         }, options: callOptions())
     }
     return SubjectChange(subject: nil, discardedJobIDs: response.discardedJobIds)

@@ -40,6 +40,31 @@ struct SubjectServiceTests {
     }
   }
 
+  @Test("an expected version that is not the subject's is ABORTED with the current version, and discards nothing")
+  func expectedVersion() async throws {
+    let harness = ServerHarness()
+    defer { harness.cleanUp() }
+    try await harness.run { (kiln: KilnClient, _: KilnApplication) in
+      _ = try await kiln.createSubject("cube", project: "sales", schema: "a INT")
+      let job = try await kiln.submitJob(project: "sales", type: "INDEX_BUILD", subject: "cube", params: ["sleep_ms": "600000"])
+      let v2 = try await kiln.updateSubject("cube", project: "sales", schema: "a INT, b INT", expectedVersion: 1)
+      #expect(v2.subject?.version == 2 && v2.discardedJobIDs == [job.id])
+
+      let next = try await kiln.submitJob(project: "sales", type: "INDEX_BUILD", subject: "cube", params: ["sleep_ms": "600000"])
+      let stale = await #expect(throws: KilnError.self) {
+        _ = try await kiln.updateSubject("cube", project: "sales", schema: "c INT", expectedVersion: 1)
+      }
+      #expect(stale?.code == .aborted && stale?.details["kiln-subject-version"] == "2")
+      let staleDelete = await #expect(throws: KilnError.self) {
+        _ = try await kiln.deleteSubject("cube", project: "sales", expectedVersion: 1)
+      }
+      #expect(staleDelete?.code == .aborted)
+      #expect(try await kiln.subject("cube", project: "sales").schema == "a INT, b INT", "a refused change writes nothing")
+      #expect(try await kiln.job(next.id).status != .discarded, "and discards nothing")
+      #expect(try await kiln.deleteSubject("cube", project: "sales", expectedVersion: 2).discardedJobIDs == [next.id])
+    }
+  }
+
   @Test("bad input is refused with the field named, and changes nothing")
   func badInput() async throws {
     let harness = ServerHarness()

@@ -112,6 +112,13 @@ extension KilnError {
     )
   }
 
+  /// The subject's version is not the one the caller expected.
+  public static func versionMismatch(subject: String, expected: Int64, actual: Int64) -> KilnError {
+    KilnError(
+      code: .aborted, message: "subject \(subject) is at version \(actual), not the expected version \(expected)",
+      details: [DetailKey.subjectVersion: String(actual)])
+  }
+
   /// The job's revision is not the one the caller expected.
   public static func revisionMismatch(jobID: String, expected: Int64, actual: Int64) -> KilnError {
     KilnError(
@@ -132,6 +139,8 @@ public enum DetailKey {
   public static let allowedActions = "kiln-allowed-actions"
   /// The job's current revision (ABORTED).
   public static let jobRevision = "kiln-job-revision"
+  /// The subject's current version (ABORTED).
+  public static let subjectVersion = "kiln-subject-version"
   /// The revision a watch can resume after (RESOURCE_EXHAUSTED, UNAVAILABLE).
   public static let lastRevision = "kiln-last-revision"
   /// The oldest event the log keeps (OUT_OF_RANGE).

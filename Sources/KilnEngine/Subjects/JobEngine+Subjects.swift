@@ -63,7 +63,7 @@ extension JobEngine {
   /// - Throws: ``KilnError``: invalid argument; not found; permission denied.
   public func updateSubject(
     project: String, name: String, schema: String? = nil, setAttributes: [String: String] = [:],
-    removeAttributes: [String] = [], caller: Caller = .system
+    removeAttributes: [String] = [], expectedVersion: Int64? = nil, caller: Caller = .system
   ) async throws -> SubjectChange {
     try checkTarget(project: project, name: name, caller: caller)
     try Subject.checkContent(
@@ -71,6 +71,9 @@ extension JobEngine {
     let now = Date.kilnNow()
     let result = try await store.changeSubject(project: project, name: name, now: now) {
       (subject: inout Subject) throws(KilnError) -> SubjectWrite in
+      if let expectedVersion, subject.version != expectedVersion {
+        throw .versionMismatch(subject: name, expected: expectedVersion, actual: subject.version)
+      }
       let before = subject
       guard subject.update(schema: schema, set: setAttributes, remove: removeAttributes, at: now) else {
         return .update(discardReason: nil)
@@ -89,12 +92,17 @@ extension JobEngine {
   /// discards every job on it that is PENDING, RUNNING, PAUSED or ERROR with the reason
   /// "subject NAME deleted"; their running steps are then stopped.
   /// - Throws: ``KilnError``: invalid argument; not found; permission denied.
-  public func deleteSubject(project: String, name: String, caller: Caller = .system) async throws -> SubjectChange {
+  public func deleteSubject(project: String, name: String, expectedVersion: Int64? = nil, caller: Caller = .system)
+    async throws -> SubjectChange
+  {
     try checkTarget(project: project, name: name, caller: caller)
     let now = Date.kilnNow()
     let result = try await store.changeSubject(project: project, name: name, now: now) {
       (subject: inout Subject) throws(KilnError) -> SubjectWrite in
-      .delete(discardReason: subject.deletedReason)
+      if let expectedVersion, subject.version != expectedVersion {
+        throw .versionMismatch(subject: name, expected: expectedVersion, actual: subject.version)
+      }
+      return .delete(discardReason: subject.deletedReason)
     } discard: { job, reason in
       job.discardAutomatically(reason: reason, at: now)
     }

@@ -58,7 +58,7 @@ public struct SubjectService: Kiln_V1_SubjectService.SimpleServiceProtocol {
       let change = try await engine.updateSubject(
         project: request.project, name: request.name, schema: request.hasSchema ? request.schema : nil,
         setAttributes: request.setAttributes, removeAttributes: request.removeAttributes,
-        caller: RequestContext.caller)
+        expectedVersion: request.hasExpectedVersion ? request.expectedVersion : nil, caller: RequestContext.caller)
       return .with {
         if let subject = change.subject { $0.subject = Kiln_V1_Subject(subject) }
         $0.discardedJobIds = change.discardedJobIDs
@@ -72,7 +72,8 @@ public struct SubjectService: Kiln_V1_SubjectService.SimpleServiceProtocol {
     try await audited(audit, logger, context, kind: "subject", target: request.name) { note in
       note.project = request.project
       let change = try await engine.deleteSubject(
-        project: request.project, name: request.name, caller: RequestContext.caller)
+        project: request.project, name: request.name,
+        expectedVersion: request.hasExpectedVersion ? request.expectedVersion : nil, caller: RequestContext.caller)
       return .with { $0.discardedJobIds = change.discardedJobIDs }
     }
   }

@@ -114,6 +114,7 @@ struct SubjectCommand: AsyncParsableCommand {
     var attributes: [String] = []
     @Option(name: .customLong("unset-attr"), help: ArgumentHelp("Remove an attribute (repeatable).", valueName: "key"))
     var removed: [String] = []
+    @Option(help: "Refuse unless the subject is at this version.") var expectedVersion: Int64?
 
     func validate() throws {
       if schema == nil && attributes.isEmpty && removed.isEmpty {
@@ -126,7 +127,8 @@ struct SubjectCommand: AsyncParsableCommand {
       try await reporting {
         let change = try await global.connect { kiln in
           try await kiln.updateSubject(
-            target.name, project: target.project, schema: schema, setAttributes: attributes, removeAttributes: removed)
+            target.name, project: target.project, schema: schema, setAttributes: attributes, removeAttributes: removed,
+            expectedVersion: expectedVersion)
         }
         if let subject = change.subject { printSubject(subject, global.output) }
         printDiscarded(change, global.output)
@@ -140,6 +142,7 @@ struct SubjectCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var target: SubjectTarget
     @Flag(name: [.short, .long], help: "Do not ask for confirmation.") var yes = false
+    @Option(help: "Refuse unless the subject is at this version.") var expectedVersion: Int64?
 
     func run() async throws {
       try await reporting {
@@ -153,7 +156,7 @@ struct SubjectCommand: AsyncParsableCommand {
               "delete subject \(target.name) of project \(target.project) and discard its \(open) unfinished job(s)?",
               count: open)
           }
-          let change = try await kiln.deleteSubject(target.name, project: target.project)
+          let change = try await kiln.deleteSubject(target.name, project: target.project, expectedVersion: expectedVersion)
           if global.output == .table { print("deleted subject \(target.name)") }
           printDiscarded(change, global.output)
         }

@@ -214,11 +214,23 @@ public nonisolated struct Kiln_V1_UpdateSubjectRequest: Sendable {
   /// Attributes to remove (a key that is not there is ignored).
   public var removeAttributes: [String] = []
 
+  /// Set: refuse with ABORTED (trailer "kiln-subject-version": the current
+  /// version) unless the subject is at exactly this version.
+  public var expectedVersion: Int64 {
+    get {_expectedVersion ?? 0}
+    set {_expectedVersion = newValue}
+  }
+  /// Returns true if `expectedVersion` has been explicitly set.
+  public var hasExpectedVersion: Bool {self._expectedVersion != nil}
+  /// Clears the value of `expectedVersion`. Subsequent reads from it will return its default value.
+  public mutating func clearExpectedVersion() {self._expectedVersion = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _schema: String? = nil
+  fileprivate var _expectedVersion: Int64? = nil
 }
 
 public nonisolated struct Kiln_V1_UpdateSubjectResponse: Sendable {
@@ -254,9 +266,21 @@ public nonisolated struct Kiln_V1_DeleteSubjectRequest: Sendable {
 
   public var name: String = String()
 
+  /// As in UpdateSubjectRequest.
+  public var expectedVersion: Int64 {
+    get {_expectedVersion ?? 0}
+    set {_expectedVersion = newValue}
+  }
+  /// Returns true if `expectedVersion` has been explicitly set.
+  public var hasExpectedVersion: Bool {self._expectedVersion != nil}
+  /// Clears the value of `expectedVersion`. Subsequent reads from it will return its default value.
+  public mutating func clearExpectedVersion() {self._expectedVersion = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _expectedVersion: Int64? = nil
 }
 
 public nonisolated struct Kiln_V1_DeleteSubjectResponse: Sendable {
@@ -565,7 +589,7 @@ nonisolated extension Kiln_V1_ListSubjectsResponse: SwiftProtobuf.Message, Swift
 
 nonisolated extension Kiln_V1_UpdateSubjectRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UpdateSubjectRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}project\0\u{1}name\0\u{1}schema\0\u{3}set_attributes\0\u{3}remove_attributes\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}project\0\u{1}name\0\u{1}schema\0\u{3}set_attributes\0\u{3}remove_attributes\0\u{3}expected_version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -578,6 +602,7 @@ nonisolated extension Kiln_V1_UpdateSubjectRequest: SwiftProtobuf.Message, Swift
       case 3: try { try decoder.decodeSingularStringField(value: &self._schema) }()
       case 4: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.setAttributes) }()
       case 5: try { try decoder.decodeRepeatedStringField(value: &self.removeAttributes) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self._expectedVersion) }()
       default: break
       }
     }
@@ -603,6 +628,9 @@ nonisolated extension Kiln_V1_UpdateSubjectRequest: SwiftProtobuf.Message, Swift
     if !self.removeAttributes.isEmpty {
       try visitor.visitRepeatedStringField(value: self.removeAttributes, fieldNumber: 5)
     }
+    try { if let v = self._expectedVersion {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 6)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -612,6 +640,7 @@ nonisolated extension Kiln_V1_UpdateSubjectRequest: SwiftProtobuf.Message, Swift
     if lhs._schema != rhs._schema {return false}
     if lhs.setAttributes != rhs.setAttributes {return false}
     if lhs.removeAttributes != rhs.removeAttributes {return false}
+    if lhs._expectedVersion != rhs._expectedVersion {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -658,7 +687,7 @@ nonisolated extension Kiln_V1_UpdateSubjectResponse: SwiftProtobuf.Message, Swif
 
 nonisolated extension Kiln_V1_DeleteSubjectRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DeleteSubjectRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}project\0\u{1}name\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}project\0\u{1}name\0\u{3}expected_version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -668,24 +697,33 @@ nonisolated extension Kiln_V1_DeleteSubjectRequest: SwiftProtobuf.Message, Swift
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.project) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self._expectedVersion) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.project.isEmpty {
       try visitor.visitSingularStringField(value: self.project, fieldNumber: 1)
     }
     if !self.name.isEmpty {
       try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
     }
+    try { if let v = self._expectedVersion {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 3)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Kiln_V1_DeleteSubjectRequest, rhs: Kiln_V1_DeleteSubjectRequest) -> Bool {
     if lhs.project != rhs.project {return false}
     if lhs.name != rhs.name {return false}
+    if lhs._expectedVersion != rhs._expectedVersion {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
