@@ -100,6 +100,7 @@ struct Calls: AsyncParsableCommand {
 
   @Option(help: "Concurrent callers, each on its own HTTP/2 connection.") var clients = 8
   @Option(help: "Calls per caller.") var calls = 2000
+  @Option(help: "get-job (a read of the store) or job-types (no store: the RPC path alone).") var method = "get-job"
   @ArgumentParser.Flag(name: .customLong("no-auth"), help: "Serve with --insecure-no-auth and send no token (the baseline).")
   var noAuth = false
 
@@ -112,7 +113,7 @@ struct Calls: AsyncParsableCommand {
         secret = try await app.access.createToken(user: "bench-operator", description: "", ttl: nil, caller: .system).secret
       }
       let token = secret
-      let (clients, calls) = (self.clients, self.calls)
+      let (clients, calls, typesOnly) = (self.clients, self.calls, self.method == "job-types")
       _ = try await app.engine.createSubject(project: "bench", name: "calls")
       let job = try await app.engine.submit(
         .init(project: "bench", jobType: "INDEX_BUILD", subject: "calls", params: ["sleep_ms": "600000"]))
@@ -130,7 +131,11 @@ struct Calls: AsyncParsableCommand {
               mine.reserveCapacity(calls)
               for _ in 0..<calls {
                 let start = ContinuousClock.now
-                _ = try await jobs.getJob(.with { $0.id = job.id })
+                if typesOnly {
+                  _ = try await jobs.listJobTypes(.init())
+                } else {
+                  _ = try await jobs.getJob(.with { $0.id = job.id })
+                }
                 let elapsed = ContinuousClock.now - start
                 mine.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
               }
@@ -143,7 +148,7 @@ struct Calls: AsyncParsableCommand {
       let elapsed = ContinuousClock.now - started
       let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
       let sorted = latencies.all.sorted()
-      print("calls: GetJob, \(clients) callers × \(calls) calls, \(noAuth ? "no authentication" : "bearer token of an OPERATOR")")
+      print("calls: \(method), \(clients) callers × \(calls) calls, \(noAuth ? "no authentication" : "bearer token of an OPERATOR")")
       print(String(format: "  %.0f calls/s; latency p50 %.3f ms, p99 %.3f ms, max %.3f ms",
                    Double(sorted.count) / seconds, percentile(sorted, 0.5), percentile(sorted, 0.99), sorted.last ?? .nan))
     }
