@@ -101,12 +101,14 @@ public final class JobEngine: Service, Sendable {
     return stored
   }
 
-  /// The job with this id, with its completion callbacks (the newest 100).
+  /// The job with this id.
+  /// - Parameter withCallbacks: Also read its completion callbacks (the newest 100): a
+  ///   second query, for the job's detail only.
   /// - Throws: ``KilnError`` (not found, also when the caller may not see its project).
-  public func job(id: String, caller: Caller = .system) async throws -> Job {
+  public func job(id: String, caller: Caller = .system, withCallbacks: Bool = false) async throws -> Job {
     guard !id.isEmpty else { throw KilnError.invalidArgument(field: "id", "is empty") }
     guard var job = try await store.job(id: id), caller.canView(job.project) else { throw KilnError.jobNotFound(id) }
-    job.callbackDeliveries = try await store.callbackDeliveries(jobID: id, limit: 100)
+    if withCallbacks { job.callbackDeliveries = try await store.callbackDeliveries(jobID: id, limit: 100) }
     return job
   }
 

@@ -47,7 +47,7 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
 
   public func getJob(request: Kiln_V1_GetJobRequest, context: ServerContext) async throws -> Kiln_V1_GetJobResponse {
     try await mappingErrors(logger, "GetJob") {
-      let job = try await engine.job(id: request.id, caller: RequestContext.caller)
+      let job = try await engine.job(id: request.id, caller: RequestContext.caller, withCallbacks: true)
       return .with { $0.job = Kiln_V1_Job(job) }
     }
   }
