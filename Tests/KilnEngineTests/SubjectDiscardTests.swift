@@ -143,3 +143,56 @@ struct SubjectDiscardTests {
     #expect(try await store.listJobs(filter: JobFilter(), order: JobOrder(), limit: 10, after: nil).jobs.isEmpty)
   }
 }
+
+@Suite("Subjects under concurrent submissions", .timeLimit(.minutes(2)))
+struct SubjectRaceTests {
+  @Test("no job escapes a subject change: every job on the old version ends discarded, none on the new one is touched")
+  func submissionsRacingUpdates() async throws {
+    let harness = try EngineHarness()
+    defer { harness.cleanUp() }
+    let store = try await testStore()
+    let engine = try harness.makeEngine(store: store, maxRunning: 4, perProject: 4)
+    try await harness.running(engine) {
+      _ = try await engine.createSubject(project: "p1", name: "hot", schema: "v0")
+      // Submitters and an editor run at once; the store's transactions decide the order.
+      let submitted = try await withThrowingTaskGroup(of: [Job].self) { group in
+        for _ in 0..<4 {
+          group.addTask {
+            var jobs: [Job] = []
+            for _ in 0..<25 {
+              jobs.append(
+                try await engine.submit(
+                  .init(project: "p1", jobType: "SLEEPY", subject: "hot"), caller: Caller(name: "t", isAdmin: true)))
+            }
+            return jobs
+          }
+        }
+        group.addTask {
+          for round in 1...10 {
+            _ = try await engine.updateSubject(project: "p1", name: "hot", schema: "v\(round)")
+          }
+          return []
+        }
+        var all: [Job] = []
+        for try await jobs in group { all += jobs }
+        return all
+      }
+      #expect(submitted.count == 100)
+      let current = try await engine.subject(project: "p1", name: "hot").version
+      #expect(current == 11)
+      for job in submitted {
+        let now = try #require(try await store.job(id: job.id))
+        if now.subjectVersion < current {
+          // Submitted against a version that was replaced: discarded by the change, or
+          // finished before it (SLEEPY takes 400 ms, so rarely).
+          #expect(now.status == .discarded || now.status == .finished, "\(now.id) v\(now.subjectVersion) is \(now.status)")
+          if now.status == .discarded {
+            #expect(now.statusReason?.hasPrefix("subject hot changed from v\(now.subjectVersion) ") == true)
+          }
+        } else {
+          #expect(now.statusReason == nil, "a job on the current version is never discarded by a change")
+        }
+      }
+    }
+  }
+}
