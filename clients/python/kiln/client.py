@@ -335,7 +335,10 @@ class Client:
         failures = 0
         while True:
             request = jobs_pb2.FollowStepLogRequest(job_id=job_id, step_id=str(step), offset=position)
-            call = self.job_service.FollowStepLog(request, metadata=self._metadata)
+            try:
+                call = self.job_service.FollowStepLog(request, metadata=self._metadata)
+            except ValueError:  # the client was closed
+                return
             try:
                 for chunk in call:
                     failures = 0

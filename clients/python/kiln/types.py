@@ -10,7 +10,14 @@ from typing import Optional
 from .errors import Code, KilnError
 
 
-class JobStatus(str, enum.Enum):
+class _TextEnum(str, enum.Enum):
+    """An enum whose members are their text, as the ``kiln`` command line prints them."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class JobStatus(_TextEnum):
     """The status of a job or of a step (Kylin's six statuses)."""
 
     PENDING = "PENDING"
@@ -25,11 +32,8 @@ class JobStatus(str, enum.Enum):
         """FINISHED and DISCARDED: the job will not change status again."""
         return self in (JobStatus.FINISHED, JobStatus.DISCARDED)
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class JobAction(str, enum.Enum):
+class JobAction(_TextEnum):
     """An operation on a job; :attr:`Job.allowed_actions` says which ones apply."""
 
     PAUSE = "PAUSE"
@@ -38,21 +42,15 @@ class JobAction(str, enum.Enum):
     DISCARD = "DISCARD"
     DELETE = "DELETE"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class Role(str, enum.Enum):
+class Role(_TextEnum):
     """A user's role in one project."""
 
     VIEWER = "VIEWER"
     OPERATOR = "OPERATOR"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class OrderField(str, enum.Enum):
+class OrderField(_TextEnum):
     """What a job list is sorted by (ties are broken by job id)."""
 
     CREATE_TIME = "CREATE_TIME"
@@ -64,7 +62,7 @@ class OrderField(str, enum.Enum):
     SUBJECT = "SUBJECT"
 
 
-class WatchEventKind(str, enum.Enum):
+class WatchEventKind(_TextEnum):
     """What a :class:`WatchEvent` says."""
 
     #: The jobs that matched when the watch started (``jobs``), as of ``revision``.
@@ -82,11 +80,8 @@ class WatchEventKind(str, enum.Enum):
     #: Nothing matching happened up to ``revision`` (a resume point).
     HEARTBEAT = "heartbeat"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class HealthStatus(str, enum.Enum):
+class HealthStatus(_TextEnum):
     """The answer of the standard gRPC health check."""
 
     UNKNOWN = "UNKNOWN"
