@@ -321,7 +321,7 @@ def test_follow_step_log(admin: kiln.Client, project: str) -> None:
     job = admin.submit_job(project, "TABLE_SAMPLING", "s", {"sleep_ms": "600"})
     followed = b"".join(admin.follow_step_log(job.id, 0))
     assert b"SAMPLE_TABLE: simulated work for 600 ms" in followed
-    assert followed.rstrip().endswith(b"100%")
+    assert b"SAMPLE_TABLE: 100%" in followed and followed.rstrip().endswith(b"=== SAMPLE_TABLE succeeded ===")
     chunk = admin.step_log(job.id, "SAMPLE_TABLE")
     assert chunk.data == followed and chunk.next_offset == len(followed)
     tail = admin.step_log(job.id, f"{job.id}-0", offset=chunk.next_offset)
