@@ -397,6 +397,9 @@ class Client:
                 last = event.job
             if last is not None and (last.is_final or (or_error and last.status is JobStatus.ERROR)):
                 return last
+        if deadline is not None and _time.monotonic() >= deadline:
+            # The server may end the stream in good order when the deadline it was given passes.
+            raise _wait_expired()
         if last is None:
             raise KilnError(Code.NOT_FOUND, f"job {job_id} not found")
         return last
@@ -416,7 +419,7 @@ class Client:
             if deadline is not None:
                 timeout = deadline - _time.monotonic()
                 if timeout <= 0:
-                    raise KilnError(Code.DEADLINE_EXCEEDED, "the wait ended before the job did")
+                    raise _wait_expired()
             try:
                 call = method(request, metadata=self._metadata, timeout=timeout)
             except ValueError:  # the client was closed
@@ -450,7 +453,7 @@ class Client:
             except grpc.RpcError as rpc_error:
                 error = KilnError.from_rpc_error(rpc_error)
                 if deadline is not None and _time.monotonic() >= deadline:
-                    raise KilnError(Code.DEADLINE_EXCEEDED, "the wait ended before the job did") from None
+                    raise _wait_expired() from None
                 if error.code is Code.OUT_OF_RANGE:
                     resume = None
                     resynchronizing = True
@@ -634,6 +637,10 @@ class Client:
         if expected_version is not None:
             request.expected_version = expected_version
         return list(self._call(self.subject_service.DeleteSubject, request).discarded_job_ids)
+
+
+def _wait_expired() -> KilnError:
+    return KilnError(Code.DEADLINE_EXCEEDED, "the wait ended before the job did")
 
 
 def _read(path: Optional[str]) -> Optional[bytes]:
