@@ -108,9 +108,9 @@ class Kilnd:
             process.kill()
             process.wait()
 
-    def restart(self) -> None:
-        """Stops and starts kilnd on the same port with the same data."""
-        self.requested_port = self.port
+    def restart(self, same_port: bool = True) -> None:
+        """Stops and starts kilnd with the same data, on the same port unless told otherwise."""
+        self.requested_port = self.port if same_port else 0
         self.stop()
         self.start()
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
+import grpc
 import pytest
 
 import kiln
+import kiln._proto.jobs_pb2
 from kiln import Code, JobAction, JobFilter, JobStatus, KilnError, WatchEventKind
 
 from conftest import Collector, Kilnd, eventually, job_in, stable_port
@@ -389,3 +391,42 @@ def test_an_unreachable_server_is_unavailable() -> None:
         with pytest.raises(KilnError) as unreachable:
             client.job_types()
     assert unreachable.value.code is Code.UNAVAILABLE
+
+
+def test_watch_past_the_event_log_resynchronizes(workdir: Path) -> None:
+    server = Kilnd(workdir / "compacted", args=("--event-retention", "2"))
+    try:
+        server.start()
+        with server.client() as admin:
+            admin.create_project("p")
+            admin.create_subject("s", "p")
+            jobs = [admin.submit_job("p", "TABLE_SAMPLING", "s", {"sleep_ms": "0"}) for _ in range(4)]
+            for job in jobs:
+                admin.wait_for_job(job.id, timeout=60)
+        server.restart(same_port=False)  # the event log is compacted at every start, to 2 events here
+        with server.client() as admin:
+            def out_of_range() -> Optional[KilnError]:
+                request = kiln._proto.jobs_pb2.WatchJobsRequest(since_revision=1)
+                stream = admin.job_service.WatchJobs(request, metadata=admin._metadata, timeout=10)
+                try:
+                    next(stream)
+                except grpc.RpcError as rpc_error:
+                    error = KilnError.from_rpc_error(rpc_error)
+                    return error if error.code is Code.OUT_OF_RANGE else None
+                finally:
+                    stream.cancel()
+                return None
+
+            error = eventually(out_of_range, what="the event log to be compacted")
+            assert error.oldest_revision is not None and error.oldest_revision > 2
+
+            watch = admin.watch_jobs(since=1)
+            try:
+                first = next(watch)
+            finally:
+                watch.close()
+            assert first.kind is WatchEventKind.RESYNCHRONIZED
+            assert sorted(j.id for j in first.jobs) == sorted(j.id for j in jobs)
+            assert all(j.status is JobStatus.FINISHED for j in first.jobs)
+    finally:
+        server.stop()
