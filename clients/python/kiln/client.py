@@ -150,7 +150,14 @@ class Client:
             attempt += 1
 
     def _explained(self, error: KilnError) -> KilnError:
-        if error.code is Code.UNAVAILABLE and self.config.tls is None and "preface" in error.message.lower():
+        # A TLS server closes a plaintext client's connection during the HTTP/2 preface;
+        # gRPC's C core reports that as "Socket closed", the Swift transport by "preface".
+        message = error.message.lower()
+        if (
+            error.code is Code.UNAVAILABLE
+            and self.config.tls is None
+            and ("preface" in message or "socket closed" in message)
+        ):
             error.message += (
                 " If the server serves TLS (kilnd --tls-cert), connect over TLS: give its CA file (KILN_CA_FILE)."
             )
