@@ -59,6 +59,8 @@ out=$(cli get no-such-job 2>&1) && status=1
 expect "get of an unknown job says NOT_FOUND" '[[ "$out" == *"NOT_FOUND"* ]]'
 out=$(cli pause "$id" 2>&1) && status=1
 expect "pausing twice says FAILED_PRECONDITION" '[[ "$out" == *"FAILED_PRECONDITION"* ]]'
+out=$(KILN_ADDR=nowhere "$B/kiln-c" get x 2>&1) && status=1
+expect "a malformed KILN_ADDR says INVALID_ARGUMENT" '[[ "$out" == *"INVALID_ARGUMENT"*"KILN_ADDR"* ]]'
 # watch runs until stopped: read its first lines (the replayed submit and pause), then stop it.
 exec 3< <(exec "${VALGRIND[@]}" "$B/kiln-c" watch $((rev - 1)))
 watch_pid=$!

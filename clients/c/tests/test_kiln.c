@@ -9,6 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "kiln.h"
 
 static int failures = 0;
@@ -70,6 +75,19 @@ static int on_event(const Kiln__V1__WatchJobsResponse *event, void *user_data) {
             s->resumed = 1;
     }
     return s->stop_at >= 0 && event->revision >= s->stop_at;
+}
+
+/* A port on 127.0.0.1 that refuses connections: bound (so no one else takes it
+   while we look) but not listening, then released. */
+static int unused_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+        return 1;
+    close(fd);
+    return ntohs(a.sin_port);
 }
 
 int main(void) {
@@ -204,6 +222,22 @@ int main(void) {
           err.message);
     kiln_job_free(other);
     other = NULL;
+
+    /* No token at all: UNAUTHENTICATED too. */
+    kiln_close(bad);
+    bad = kiln_connect("127.0.0.1", port, NULL, &err);
+    REQUIRE(bad != NULL, "connect: %s", err.message);
+    other = kiln_get_job(bad, id, &err);
+    CHECK(other == NULL && err.code == KILN_UNAUTHENTICATED, "no token: %s: %s", kiln_code_name(err.code),
+          err.message);
+    kiln_job_free(other);
+    other = NULL;
+
+    /* Nothing listening: UNAVAILABLE from kiln_connect. */
+    kiln_client *nowhere = kiln_connect("127.0.0.1", unused_port(), "t", &err);
+    CHECK(nowhere == NULL && err.code == KILN_UNAVAILABLE, "closed port: %s: %s", kiln_code_name(err.code),
+          err.message);
+    kiln_close(nowhere);
 
 done:
     kiln_close(bad);
