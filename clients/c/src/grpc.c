@@ -10,8 +10,9 @@
  * and te: trailers; each message is a 5-byte prefix (a compressed flag, here
  * always 0, and a 4-byte big-endian length) followed by the protobuf bytes;
  * the status arrives in trailers (grpc-status, a percent-encoded
- * grpc-message, and Kiln's kiln-* details). Over a real HTTP/2 library that
- * is about a hundred lines, which is this file.
+ * grpc-message, and Kiln's kiln-* details). Over a real HTTP/2 library the
+ * framing is about a hundred lines (the header and data callbacks, deliver
+ * and kiln_grpc_call below); the rest of this file is the socket and errors.
  *
  * The connection is plaintext HTTP/2 with prior knowledge (h2c) over a
  * blocking TCP socket; calls run one at a time on it.
