@@ -86,6 +86,16 @@ kiln_client *kiln_connect_env(kiln_error *err);
 /* Closes the connection and frees the client. NULL is ignored. */
 void kiln_close(kiln_client *client);
 
+/* The deadline of each unary call unless kiln_set_timeout says otherwise. */
+#define KILN_DEFAULT_TIMEOUT_MS 30000
+
+/*
+ * Sets the deadline of each unary call (0: none). A call that gets no answer in
+ * time is cancelled and fails with KILN_DEADLINE_EXCEEDED; the connection stays
+ * usable. Watches have no deadline: the server's heartbeats show they are alive.
+ */
+void kiln_set_timeout(kiln_client *client, int milliseconds);
+
 /* ---- Jobs ---- */
 
 /*

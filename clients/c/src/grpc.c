@@ -22,6 +22,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +42,20 @@ struct kiln_client {
     char authority[300];
     char *authorization; /* "Bearer <token>", or NULL */
     int broken;          /* the connection failed: every later call is UNAVAILABLE */
+    int timeout_ms;      /* the deadline of a unary call; 0: none */
 };
+
+void kiln_set_timeout(kiln_client *client, int milliseconds) {
+    if (client) client->timeout_ms = milliseconds > 0 ? milliseconds : 0;
+}
+
+int kiln_client_timeout(const kiln_client *client) { return client->timeout_ms; }
+
+static long long now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
 
 /* ---- buffers and errors ---- */
 
@@ -244,6 +259,7 @@ kiln_client *kiln_connect(const char *host, int port, const char *token, kiln_er
         return NULL;
     }
     client->fd = fd;
+    client->timeout_ms = KILN_DEFAULT_TIMEOUT_MS;
     if (strchr(host, ':'))
         snprintf(client->authority, sizeof client->authority, "[%s]:%d", host, port);
     else
@@ -342,12 +358,16 @@ static int code_for_http(int status) {
 }
 
 int kiln_grpc_call(kiln_client *client, const char *path, const uint8_t *request, size_t request_len,
-                   kiln_message_fn on_message, void *user_data, kiln_error *err) {
+                   int timeout_ms, kiln_message_fn on_message, void *user_data, kiln_error *err) {
     kiln_clear_error(err);
     if (client->broken) return fail_connection(client, err, "was lost earlier; connect again");
 
     call c = {0};
     kiln_clear_error(&c.status);
+    /* grpc-timeout: at most 8 digits, in milliseconds. */
+    char grpc_timeout[16];
+    snprintf(grpc_timeout, sizeof grpc_timeout, "%dm", timeout_ms > 0 ? timeout_ms % 100000000 : 0);
+    long long deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
     uint8_t *body = malloc(request_len + 5);
     if (!body) {
         kiln_set_error(err, KILN_RESOURCE_EXHAUSTED, "out of memory");
@@ -371,10 +391,15 @@ int kiln_grpc_call(kiln_client *client, const char *path, const uint8_t *request
         HDR("content-type", "application/grpc"),
         HDR("te", "trailers"),
         HDR("user-agent", "kiln-c/0.1"),
+        HDR("grpc-timeout", grpc_timeout),
         HDR("authorization", client->authorization ? client->authorization : ""),
     };
 #undef HDR
     size_t nheaders = sizeof headers / sizeof headers[0] - (client->authorization ? 0 : 1);
+    if (timeout_ms <= 0) { /* no deadline: drop the grpc-timeout header */
+        headers[nheaders - (client->authorization ? 2 : 1)] = headers[nheaders - 1];
+        nheaders -= 1;
+    }
     nghttp2_data_provider provider = {.source.ptr = &c, .read_callback = read_body};
     c.stream_id = nghttp2_submit_request(client->session, NULL, headers, nheaders, &provider, &c);
     if (c.stream_id < 0) {
@@ -404,6 +429,20 @@ int kiln_grpc_call(kiln_client *client, const char *path, const uint8_t *request
             }
         }
         if (c.closed || c.oom) break;
+        if (deadline) {
+            long long left = deadline - now_ms();
+            struct pollfd p = {.fd = client->fd, .events = POLLIN};
+            int ready = left > 0 ? poll(&p, 1, (int)left) : 0;
+            if (ready < 0 && errno == EINTR) continue;
+            if (ready == 0) {
+                kiln_set_error(err, KILN_DEADLINE_EXCEEDED, "no answer within %d ms", timeout_ms);
+                result = -1;
+                cancelled = 1;
+                nghttp2_submit_rst_stream(client->session, NGHTTP2_FLAG_NONE, c.stream_id, NGHTTP2_CANCEL);
+                if (nghttp2_session_send(client->session) != 0) client->broken = 1;
+                break;
+            }
+        }
         ssize_t n = recv(client->fd, buf, sizeof buf, 0);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {

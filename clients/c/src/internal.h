@@ -32,8 +32,14 @@ typedef int (*kiln_message_fn)(const uint8_t *data, size_t len, void *user_data)
  * One call: POST path with the framed request message, then each response
  * message to on_message, then the status from the trailers. Returns 0 when the
  * status is OK or the callback cancelled; -1 with err filled otherwise.
+ * timeout_ms > 0: the call's deadline (sent as grpc-timeout; when it passes the
+ * stream is cancelled and the call fails with DEADLINE_EXCEEDED, the
+ * connection staying usable); 0: none (watches, kept alive by heartbeats).
  */
 int kiln_grpc_call(kiln_client *client, const char *path, const uint8_t *request, size_t request_len,
-                   kiln_message_fn on_message, void *user_data, kiln_error *err);
+                   int timeout_ms, kiln_message_fn on_message, void *user_data, kiln_error *err);
+
+/* The deadline of a unary call on this client, in milliseconds (kiln_set_timeout). */
+int kiln_client_timeout(const kiln_client *client);
 
 #endif

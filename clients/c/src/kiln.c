@@ -136,7 +136,7 @@ static ProtobufCMessage *unary_call(kiln_client *client, const char *path, const
     }
     protobuf_c_message_pack(request, packed);
     unary u = {0};
-    int rc = kiln_grpc_call(client, path, packed, len, collect, &u, err);
+    int rc = kiln_grpc_call(client, path, packed, len, kiln_client_timeout(client), collect, &u, err);
     free(packed);
     if (rc != 0) {
         kiln_buf_free(&u.message);
@@ -353,7 +353,7 @@ int kiln_watch_jobs(kiln_client *client, const Kiln__V1__JobFilter *filter, long
     }
     protobuf_c_message_pack(&request.base, packed);
     watch w = {callback, user_data, 0};
-    int rc = kiln_grpc_call(client, JOBS "WatchJobs", packed, len, on_watch_message, &w, err);
+    int rc = kiln_grpc_call(client, JOBS "WatchJobs", packed, len, 0, on_watch_message, &w, err);
     free(packed);
     if (rc == 0 && w.bad) {
         kiln_set_error(err, KILN_INTERNAL, "WatchJobs: cannot decode a message");

@@ -5,6 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,6 +239,30 @@ int main(void) {
     CHECK(nowhere == NULL && err.code == KILN_UNAVAILABLE, "closed port: %s: %s", kiln_code_name(err.code),
           err.message);
     kiln_close(nowhere);
+
+    /* A server that accepts the connection and never answers: the call fails with
+       DEADLINE_EXCEEDED after the client's timeout instead of blocking. */
+    {
+        int silent = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        CHECK(silent >= 0 && bind(silent, (struct sockaddr *)&a, sizeof a) == 0 && listen(silent, 4) == 0 &&
+                  getsockname(silent, (struct sockaddr *)&a, &len) == 0,
+              "a silent listener: %s", strerror(errno));
+        kiln_client *hanging = kiln_connect("127.0.0.1", ntohs(a.sin_port), "t", &err);
+        CHECK(hanging != NULL, "connect to the silent listener: %s", err.message);
+        if (hanging) {
+            kiln_set_timeout(hanging, 300);
+            other = kiln_get_job(hanging, "any", &err);
+            CHECK(other == NULL && err.code == KILN_DEADLINE_EXCEEDED, "silent server: %s: %s",
+                  kiln_code_name(err.code), err.message);
+            kiln_job_free(other);
+            other = NULL;
+            kiln_close(hanging);
+        }
+        close(silent);
+    }
 
 done:
     kiln_close(bad);
