@@ -41,10 +41,15 @@ public struct ServerHarness: Sendable {
   /// Opens the data directory as a first start does, without serving, and returns the
   /// first ADMIN's token: for tests that configure a client before the server runs.
   public func bootstrap() async throws -> String {
+    _ = try await KilnApplication(configuration: configuration(), logger: Self.logger)
+    return try adminToken
+  }
+
+  /// Errors only: the tests say what went wrong.
+  static var logger: Logger {
     var logger = Logger(label: "kiln-e2e")
     logger.logLevel = .error
-    _ = try await KilnApplication(configuration: configuration(), logger: logger)
-    return try adminToken
+    return logger
   }
 
   /// Creates ``projects`` (those missing), in process (the server may speak TLS).
@@ -61,26 +66,11 @@ public struct ServerHarness: Sendable {
     maxRunning: Int = 8, perProject: Int = 8, port: Int = 0, configure: (inout ServerConfiguration) -> Void = { _ in },
     _ body: (KilnClient, KilnApplication) async throws -> R
   ) async throws -> R {
-    var logger = Logger(label: "kiln-e2e")
-    logger.logLevel = .error
-    var configuration = configuration(maxRunning: maxRunning, perProject: perProject, port: port)
-    configure(&configuration)
-    let app = try await KilnApplication(configuration: configuration, logger: logger)
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { try await app.run() }
-      do {
-        let port = try await app.listeningPort
-        try await Self.createProjects(in: app)
-        let result = try await withKilnClient(try adminConfiguration(port: port)) { client in
-          try await body(client, app)
-        }
-        await app.shutdown()
-        try await group.waitForAll()
-        return result
-      } catch {
-        await app.shutdown()
-        throw error
-      }
+    try await serve(configure: { configuration in
+      (configuration.maxRunningJobs, configuration.maxRunningJobsPerProject, configuration.port) = (maxRunning, perProject, port)
+      configure(&configuration)
+    }) { port, app in
+      try await withKilnClient(try adminConfiguration(port: port)) { client in try await body(client, app) }
     }
   }
 
@@ -89,11 +79,9 @@ public struct ServerHarness: Sendable {
   public func serve<R: Sendable>(
     configure: (inout ServerConfiguration) -> Void = { _ in }, _ body: (Int, KilnApplication) async throws -> R
   ) async throws -> R {
-    var logger = Logger(label: "kiln-e2e")
-    logger.logLevel = .error
     var configuration = configuration()
     configure(&configuration)
-    let app = try await KilnApplication(configuration: configuration, logger: logger)
+    let app = try await KilnApplication(configuration: configuration, logger: Self.logger)
     return try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await app.run() }
       do {
