@@ -3,9 +3,15 @@ public import KilnCore
 import GRDB
 import Synchronization
 
+/// Holds a ``CallbackTrigger`` so that storing it in a `Mutex` never re-abstracts it
+/// (see ``SQLiteJobStore/callbackTrigger``).
+struct CallbackTriggerBox: Sendable {
+  let decide: CallbackTrigger
+}
+
 extension SQLiteJobStore {
   public func setCallbackTrigger(_ trigger: @escaping CallbackTrigger) {
-    callbackTrigger.withLock { $0 = trigger }
+    callbackTrigger.withLock { $0 = CallbackTriggerBox(decide: trigger) }
   }
 
   public func callbackDeliveries(jobID: String, limit: Int) async throws -> [CallbackDelivery] {

@@ -12,7 +12,12 @@ public final class SQLiteJobStore: JobStore {
   let writer: any DatabaseWriter
   let commits = CommitNotifier()
   /// Decides which callbacks a job change triggers; installed by the engine.
-  let callbackTrigger = Mutex<CallbackTrigger?>(nil)
+  ///
+  /// The closure is kept inside a struct: a bare function value stored in a generic
+  /// `Mutex` and read with `withLock { $0 }` was re-abstracted (wrapped in one more
+  /// thunk) at every access, so after ≈12,000 events calling it overflowed the stack
+  /// and killed kilnd. A struct's stored closure keeps its concrete representation.
+  let callbackTrigger = Mutex<CallbackTriggerBox?>(nil)
 
   /// Opens (creating if needed) the database file at `path` in WAL mode and migrates it.
   public convenience init(path: String) throws {
@@ -270,7 +275,7 @@ public final class SQLiteJobStore: JobStore {
     if kind == .deleted {
       try Self.forgetSettledCallbacks(db, jobID: job.id)
     } else if let trigger = callbackTrigger.withLock({ $0 }) {
-      for request in trigger(job, previousStatus) {
+      for request in trigger.decide(job, previousStatus) {
         try Self.queueCallback(db, request, job: job, time: time)
       }
     }
