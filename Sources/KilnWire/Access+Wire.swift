@@ -130,10 +130,14 @@ extension Kiln_V1_AuditFilter {
   }
 
   /// The domain form.
-  public var domain: AuditFilter {
+  ///
+  /// - Parameter field: The request field holding the filter, for errors.
+  /// - Throws: ``KilnError`` INVALID_ARGUMENT for a time outside protobuf's range.
+  public func domain(field: String) throws(KilnError) -> AuditFilter {
     AuditFilter(
       actor: actor.isEmpty ? nil : actor, method: method.isEmpty ? nil : method, target: target.isEmpty ? nil : target,
-      project: project.isEmpty ? nil : project, failuresOnly: failuresOnly, from: hasTimeFrom ? timeFrom.date : nil,
-      to: hasTimeTo ? timeTo.date : nil)
+      project: project.isEmpty ? nil : project, failuresOnly: failuresOnly,
+      from: hasTimeFrom ? try timeFrom.validatedDate(field: "\(field).time_from") : nil,
+      to: hasTimeTo ? try timeTo.validatedDate(field: "\(field).time_to") : nil)
   }
 }

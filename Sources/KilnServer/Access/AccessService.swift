@@ -113,8 +113,7 @@ public struct AccessService: Kiln_V1_AccessService.SimpleServiceProtocol {
     -> Kiln_V1_CreateTokenResponse
   {
     try await audited(audit, logger, context, kind: "token", target: "") { note in
-      let ttl: Duration? =
-        request.hasTtl ? .seconds(request.ttl.seconds) + .nanoseconds(Int64(request.ttl.nanos)) : nil
+      let ttl: Duration? = request.hasTtl ? try request.ttl.validatedDuration(field: "ttl") : nil
       let (token, secret) = try await access.createToken(
         user: request.user, description: request.description_p, ttl: ttl, caller: RequestContext.caller)
       note.target = token.id
@@ -158,7 +157,7 @@ public struct AccessService: Kiln_V1_AccessService.SimpleServiceProtocol {
         }
         before = id
       }
-      var filter = request.filter.domain
+      var filter = try request.filter.domain(field: "filter")
       if let method = filter.method, !method.contains("/") {
         guard let full = AuditTrail.mutatingMethods.first(where: { $0.hasSuffix("/" + method) }) else {
           let known = AuditTrail.mutatingMethods.map { $0.split(separator: "/").last.map(String.init) ?? $0 }.sorted()

@@ -66,6 +66,8 @@ public final class KilnApplication: Sendable {
     // otherwise; a dashboard or the shell may hold many watches on one connection.
     var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
     transportConfig.http2.maxConcurrentStreams = configuration.maxConcurrentStreams
+    // Every stream passes the guards of the edge before grpc-swift parses its headers.
+    transportConfig.channelDebuggingCallbacks.onAcceptHTTP2Stream = { GRPCTimeoutHeaderGuard.install(on: $0) }
     transport = HTTP2ServerTransport.Posix(
       address: .ipv4(host: configuration.host, port: configuration.port),
       transportSecurity: Self.transportSecurity(configuration.tls), config: transportConfig)

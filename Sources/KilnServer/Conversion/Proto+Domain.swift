@@ -113,8 +113,8 @@ extension Kiln_V1_JobFilter {
     filter.jobTypes = jobTypes
     filter.subject = subject.isEmpty ? nil : subject
     filter.key = key.isEmpty ? nil : key
-    if hasCreateTimeFrom { filter.createdFrom = createTimeFrom.date }
-    if hasCreateTimeTo { filter.createdTo = createTimeTo.date }
+    if hasCreateTimeFrom { filter.createdFrom = try createTimeFrom.validatedDate(field: "\(field).create_time_from") }
+    if hasCreateTimeTo { filter.createdTo = try createTimeTo.validatedDate(field: "\(field).create_time_to") }
     if let from = filter.createdFrom, let to = filter.createdTo, from > to {
       throw .invalidArgument(field: "\(field).create_time_from", "is after create_time_to")
     }
