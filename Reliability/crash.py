@@ -557,21 +557,21 @@ def restart(server: Kilnd, old_steps: list[Marker], result: RoundResult) -> tupl
     holders, kills the killed server's step groups (so the run can go on) and tries again.
     Returns the time it took and whether the first try served."""
     began = time.monotonic()
+    holders_before = describe_holders(server.port, old_steps)
     try:
         server.start()
         return time.monotonic() - began, True
     except StartFailed as failure:
         lines = [line.strip() for line in failure.log_tail.splitlines() if line.strip()]
         reason = next((line for line in reversed(lines) if line.startswith("Error")), lines[-1] if lines else "")
+        said = [line.split("] ", 1)[-1] for line in lines if "previous server" in line]
         alive = [m for m in old_steps if group_alive(m, all_procs())]
         result.failures.append(
-            f"restart failed at the first try: {failure}: {reason[:150]}; port {server.port} held by "
-            + describe_holders(server.port, old_steps)
+            f"restart failed at the first try: {failure}: {reason[:110]}; port {server.port} held before the start by "
+            + holders_before + "; after the failed start by " + describe_holders(server.port, old_steps)
+            + (f"; the failed kilnd said: {said[0]}" if said else "")
+            + f"; {len(alive)} of {len(old_steps)} old step processes still alive"
         )
-        if alive:
-            result.failures.append(
-                f"{len(alive)} of {len(old_steps)} step processes of the killed kilnd alive when the new one started"
-            )
     for attempt in range(5):
         for marker in old_steps:
             kill_group(marker)

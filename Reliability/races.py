@@ -575,13 +575,16 @@ def self_test(calls: list[Call], events: list[Event], rng: random.Random) -> lis
         return True
 
     def stale_refusal(cs: list[Call]) -> bool:
-        c = [c for c in cs if c.code is kiln.Code.FAILED_PRECONDITION and c.refused_status is S.FINISHED and c.op == "pause"]
-        if not c:
-            c = [c for c in cs if c.code is kiln.Code.FAILED_PRECONDITION and c.op == "pause"]
-        if not c:
-            return False
-        rng.choice(c).refused_status = S.PAUSED  # a status the job never had then
-        return True
+        had = defaultdict(set)
+        for e in events:
+            had[e.job].add(e.status)
+        for call in cs:
+            if call.code is kiln.Code.FAILED_PRECONDITION and call.op == "pause":
+                never = [s for s in (S.PAUSED, S.FINISHED, S.DISCARDED) if s not in had[call.job]]
+                if never:
+                    call.refused_status = never[0]  # a status the job never had at all
+                    return True
+        return False
 
     def lost_reply(cs: list[Call]) -> bool:
         c = [c for c in cs if c.ok and c.op == "pause"]
