@@ -96,8 +96,20 @@ def stable_copy(binary: Path, workdir: Path) -> Path:
     """A private copy of the binary, so that a rebuild during a run changes nothing
     (and the run never holds the build's output file open)."""
     copy = workdir / "kilnd"
-    shutil.copy2(binary, copy)
-    return copy
+    for _ in range(120):  # bounded: a build being linked settles within seconds
+        before = binary.stat()
+        if time.time() - before.st_mtime < 3:
+            time.sleep(1)
+            continue
+        shutil.copy2(binary, copy)
+        after = binary.stat()
+        if (before.st_size, before.st_mtime) != (after.st_size, after.st_mtime):
+            continue  # rewritten while we copied
+        check = subprocess.run([str(copy), "--help"], capture_output=True, timeout=30)
+        if check.returncode == 0:
+            return copy
+        time.sleep(1)
+    raise SystemExit(f"{binary} does not settle into a working binary (is a build writing it?)")
 
 
 def free_port() -> int:
