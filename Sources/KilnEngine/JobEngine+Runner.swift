@@ -125,6 +125,7 @@ extension JobEngine {
     let context = StepContext(
       jobID: job.id, project: job.project, subject: job.subject, attempt: job.attempt, stepName: definition.name,
       stepIndex: index, params: job.params, priorFailures: job.steps[index].retries, log: log,
+      stepOwner: stepOwner,
       reportProgress: { value in latestProgress.withLock { $0 = value } })
     let grace = configuration.stopGracePeriod
     let interval = configuration.progressInterval

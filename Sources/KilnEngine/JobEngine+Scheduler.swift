@@ -6,11 +6,26 @@ import ServiceLifecycle
 import Synchronization
 
 extension JobEngine {
+  /// Kills every step process a previous server on this data directory left running
+  /// (see ``StepProcessSweeper``), and waits until they are gone. ``run()`` does this
+  /// first; `kilnd` does it before it binds its port, too.
+  public func killLeftoverSteps() async {
+    let owner = stepOwner
+    let leftovers = await BlockingIO.run {
+      StepProcessSweeper.killAll(withMark: StepProcessSweeper.ownerVariable, value: owner, timeout: .seconds(10))
+    }
+    if leftovers > 0 { logger.notice("killed \(leftovers) step process(es) left running by a previous server") }
+  }
+
   /// Recovers jobs a crash left RUNNING, then starts pending jobs (FIFO, within the
   /// global and per-project limits) until graceful shutdown. At shutdown the running
   /// steps are stopped and their jobs go back to PENDING, to continue at their first
   /// unfinished step on the next start.
   public func run() async throws {
+    // Before any job runs again: the steps of a previous server on this data directory
+    // that died without stopping them (kill -9, OOM) must not run beside their requeued
+    // selves, nor hold what the server needs (its port).
+    await killLeftoverSteps()
     let recovered = try await requeueRunningJobs(reason: "recovered after a restart of the server")
     if recovered > 0 { logger.notice("requeued \(recovered) job(s) that were running when the server stopped") }
     wakeSignal.wake()

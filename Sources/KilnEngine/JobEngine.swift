@@ -168,6 +168,9 @@ public final class JobEngine: Service, Sendable {
   /// The configured job types.
   public var jobTypes: [JobType] { catalog.types }
 
+  /// The mark this server's step processes carry: its logs directory, one per data directory.
+  var stepOwner: String { configuration.logsDirectory.standardizedFileURL.resolvingSymlinksInPath().path }
+
   func stopRunner(jobID: String) {
     let control = activeRuns.withLock { $0[jobID] }
     control?.stop()

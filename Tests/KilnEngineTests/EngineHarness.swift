@@ -46,6 +46,14 @@ struct EngineHarness {
       echo "KILN_PROGRESS 40" >&$KILN_PROGRESS_FD
       while [ ! -f "$1/release" ]; do sleep 0.05; done
       """)
+    try script("daemon.sh", """
+      #!/bin/sh
+      # Starts a grandchild that leaves the step's process group and session (a daemon),
+      # records its pid, and ends at once.
+      setsid sh -c 'echo $$ > "$0/daemon.pid"; exec sleep 60' "$1" &
+      while [ ! -s "$1/daemon.pid" ]; do sleep 0.02; done
+      exit 0
+      """)
     try script("stubborn.sh", """
       #!/bin/sh
       # Ignores SIGTERM: only the SIGKILL after the grace period stops it.
@@ -84,6 +92,10 @@ struct EngineHarness {
       JobType(name: "FAILING", steps: [exec("FAIL", "fail.sh", ["${dir}/failures"], retries: 2)], params: [dir]),
       JobType(name: "STUBBORN", steps: [exec("HOLD", "stubborn.sh", ["${dir}"])], params: [dir]),
       JobType(name: "REPORTER", steps: [exec("REPORT", "reporter.sh", ["${dir}"])], params: [dir]),
+      JobType(name: "DAEMON", steps: [exec("FORK", "daemon.sh", ["${dir}"])], params: [dir]),
+      JobType(
+        name: "HOLDING",
+        steps: [StepDefinition(name: "SLEEP", kind: .exec(program: "/bin/sleep", arguments: ["30"], environment: [:]))]),
       JobType(
         name: "SLEEPY",
         steps: [
@@ -127,7 +139,7 @@ struct EngineHarness {
     _ engine: JobEngine, _ type: String, project: String = "p1", subject: String = "s", params: [String: String] = [:]
   ) async throws -> Job {
     var all = params
-    if type != "SLEEPY" { all["dir"] = directory.path }
+    if !["SLEEPY", "HOLDING"].contains(type) { all["dir"] = directory.path }
     do {
       _ = try await engine.createSubject(project: project, name: subject)
     } catch let error as KilnError where error.code == .alreadyExists {}

@@ -51,6 +51,11 @@ final class ChildProcess: Sendable {
     posix_spawn_file_actions_adddup2(&actions, output, 1)
     posix_spawn_file_actions_adddup2(&actions, output, 2)
     posix_spawn_file_actions_adddup2(&actions, progress, 3)
+    // Nothing else of the server's: without this a step inherited every descriptor
+    // kilnd had not marked close-on-exec (its listening socket, client connections,
+    // epoll instances), so after a crash the orphaned step held kilnd's port.
+    let closed = systemAddCloseFrom(&actions, 4)
+    guard closed == 0 else { throw POSIXError(POSIXErrorCode(rawValue: closed) ?? .EINVAL) }
 
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
@@ -131,3 +136,9 @@ final class ChildProcess: Sendable {
     return (false, "killed by signal \(signal)")
   }
 }
+
+/// `posix_spawn_file_actions_addclosefrom_np(3)` (glibc 2.34 and later), which Glibc's
+/// Swift overlay does not export: the child closes every descriptor from `from` up,
+/// with `close_range(2)`, before it execs.
+@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
+private func systemAddCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32

@@ -14,7 +14,9 @@ import KilnCore
 /// exit status 0 is success; lines `KILN_PROGRESS <0-100>` written to the descriptor
 /// in `KILN_PROGRESS_FD` (3) report progress. The environment is the server's plus the
 /// configured variables plus `KILN_JOB_ID`, `KILN_PROJECT`, `KILN_SUBJECT`,
-/// `KILN_ATTEMPT`, `KILN_STEP`. When the step is stopped, its whole process group gets
+/// `KILN_ATTEMPT`, `KILN_STEP`, and the marks of ``StepProcessSweeper``
+/// (`KILN_STEP_OWNER`, `KILN_STEP_EXECUTION`). The program inherits no other descriptor
+/// of the server. When the step ends, whatever it left running is killed. When the step is stopped, its whole process group gets
 /// SIGTERM, then SIGKILL after the grace period.
 enum ExecStep {
   static func run(
@@ -36,6 +38,9 @@ enum ExecStep {
     env["KILN_ATTEMPT"] = String(context.attempt)
     env["KILN_STEP"] = context.stepName
     env["KILN_PROGRESS_FD"] = "3"
+    let execution = "\(context.jobID)/\(context.attempt)/\(context.stepIndex)/\(UUID().uuidString.lowercased())"
+    env[StepProcessSweeper.ownerVariable] = context.stepOwner
+    env[StepProcessSweeper.executionVariable] = execution
 
     let logFD: Int32
     do {
@@ -66,6 +71,12 @@ enum ExecStep {
     } onCancel: {
       child.terminate(grace: grace)
     }
+    // The leader is gone and its group was killed; a descendant that left the group
+    // (a daemon) still carries the execution's mark.
+    let escaped = await BlockingIO.run {
+      StepProcessSweeper.killAll(withMark: StepProcessSweeper.executionVariable, value: execution)
+    }
+    if escaped > 0 { context.log.append("=== killed \(escaped) process(es) the step left running outside its group ===") }
     if Task.isCancelled { return .stopped }
     let (success, text) = ChildProcess.describe(status: status)
     return success ? .succeeded : .failed("\(program) \(text)")

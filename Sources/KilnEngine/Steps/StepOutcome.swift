@@ -20,6 +20,8 @@ struct StepContext: Sendable {
   /// How many times this step has already run and failed in this attempt.
   var priorFailures: Int
   var log: StepLog
+  /// The mark every process of this server's steps carries (see ``StepProcessSweeper``).
+  var stepOwner: String
   /// Reports progress, 0 to 100. Cheap: the runner coalesces what it writes.
   var reportProgress: @Sendable (Int) -> Void
 }
