@@ -79,6 +79,11 @@ struct Kilnd: AsyncParsableCommand {
   @Option(name: .customLong("callback-max-attempts"), help: "Attempts after which an undelivered completion callback is given up.")
   var callbackMaxAttempts = 50
 
+  @Flag(
+    name: .customLong("unsafe-lose-commits-on-power-loss"),
+    help: "Sync the database at checkpoints only (SQLite synchronous=NORMAL): faster commits, but a power loss or kernel crash can lose changes already acknowledged.")
+  var unsafeLoseCommitsOnPowerLoss = false
+
   func validate() throws {
     guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
     guard maxRunning > 0 else { throw ValidationError("--max-running must be at least 1") }
@@ -136,7 +141,14 @@ struct Kilnd: AsyncParsableCommand {
     configuration.jobRetentionAge = jobRetentionDays == 0 ? .zero : .milliseconds(max(1, Int64(jobRetentionDays * 86_400_000)))
     configuration.callbacks.timeout = .milliseconds(Int64(callbackTimeout * 1000))
     configuration.callbacks.maxAttempts = callbackMaxAttempts
-    let application = try await KilnApplication(configuration: configuration, logger: logger)
+    configuration.durableCommits = !unsafeLoseCommitsOnPowerLoss
+    let application: KilnApplication
+    do {
+      application = try await KilnApplication(configuration: configuration, logger: logger)
+    } catch let error as StartupError {
+      logger.critical("kilnd cannot start: \(error.message)")
+      throw ExitCode(69)  // EX_UNAVAILABLE
+    }
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await application.run() }
       group.addTask {

@@ -295,7 +295,9 @@ struct WatchTests {
       try await Task.sleep(for: .milliseconds(200))
       _ = try await jobs.discardJob(.with { $0.id = held.id })
       let watched = try await watch.value
-      #expect(watched.last?.job.status == .discarded)
+      // Under load the watch may open only after the discard: then it sees the final
+      // state in its snapshot. Either way the stream ends, last showing DISCARDED.
+      #expect(watched.last(where: \.hasJob)?.job.status == .discarded)
     }
   }
 

@@ -8,7 +8,11 @@ import Synchronization
 package final class Signal: Sendable {
   private struct State {
     var fired = false
-    var waiter: CheckedContinuation<Void, Never>?
+    /// Every task waiting, by a number of its own: a cancelled wait resumes only itself.
+    /// (One continuation used to be kept: with two health watchers the first was never
+    /// resumed, and graceful shutdown waited for it forever.)
+    var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+    var nextID: UInt64 = 0
   }
 
   private let state = Mutex(State())
@@ -18,13 +22,17 @@ package final class Signal: Sendable {
   /// Whether the signal has fired (and was not consumed since).
   package var isFired: Bool { state.withLock { $0.fired } }
 
+  /// How many tasks are waiting now (for tests).
+  package var waiterCount: Int { state.withLock { $0.waiters.count } }
+
+  /// Fires the signal: every waiting task returns.
   package func fire() {
-    let waiter = state.withLock { state in
+    let waiters = state.withLock { state in
       state.fired = true
-      defer { state.waiter = nil }
-      return state.waiter
+      defer { state.waiters = [:] }
+      return state.waiters.values
     }
-    waiter?.resume()
+    for waiter in waiters { waiter.resume() }
   }
 
   /// Returns once the signal has fired, or when the task is cancelled.
@@ -39,20 +47,21 @@ package final class Signal: Sendable {
   }
 
   private func wait(consuming: Bool) async {
+    let id = state.withLock { state in
+      defer { state.nextID += 1 }
+      return state.nextID
+    }
     await withTaskCancellationHandler {
       await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
         let resumeNow = state.withLock { state in
           if state.fired || Task.isCancelled { return true }
-          state.waiter = continuation
+          state.waiters[id] = continuation
           return false
         }
         if resumeNow { continuation.resume() }
       }
     } onCancel: {
-      let waiter = state.withLock { state in
-        defer { state.waiter = nil }
-        return state.waiter
-      }
+      let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
       waiter?.resume()
     }
     if consuming { state.withLock { $0.fired = false } }

@@ -8,6 +8,10 @@ public import Logging
 import ServiceLifecycle
 import UnixSignals
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// The whole server: store, engine and gRPC endpoint, started and stopped together.
 ///
 /// `kilnd` and the tests build exactly this, so the tests start what users start.
@@ -34,6 +38,7 @@ public final class KilnApplication: Sendable {
   /// Delivers completion callbacks, for tests and embedding.
   public let callbacks: CallbackDeliverer
   private let transport: HTTP2ServerTransport.Posix
+  private let lock: DataDirectoryLock
   private let serviceGroup: ServiceGroup
   private let logger: Logger
 
@@ -45,11 +50,29 @@ public final class KilnApplication: Sendable {
     self.configuration = configuration
     self.logger = logger
     let fileManager = FileManager.default
-    try fileManager.createDirectory(at: configuration.dataDirectory, withIntermediateDirectories: true)
+    let dataPath = configuration.dataDirectory.path
+    do {
+      try fileManager.createDirectory(at: configuration.dataDirectory, withIntermediateDirectories: true)
+    } catch {
+      throw StartupError("cannot create the data directory \(dataPath): \(Self.reason(error))")
+    }
+    guard Glibc.access(dataPath, R_OK | W_OK | X_OK) == 0 else {
+      throw StartupError("cannot use the data directory \(dataPath): \(String(cString: strerror(errno)))")
+    }
+    lock = try DataDirectoryLock(directory: configuration.dataDirectory)
     let logsDirectory = configuration.dataDirectory.appendingPathComponent("logs", isDirectory: true)
-    try fileManager.createDirectory(at: logsDirectory, withIntermediateDirectories: true)
+    do {
+      try fileManager.createDirectory(at: logsDirectory, withIntermediateDirectories: true)
+    } catch {
+      throw StartupError("cannot create the step-log directory \(logsDirectory.path): \(Self.reason(error))")
+    }
     let databasePath = configuration.dataDirectory.appendingPathComponent("kiln.sqlite").path
-    let store = try SQLiteJobStore(path: databasePath)
+    let store: SQLiteJobStore
+    do {
+      store = try SQLiteJobStore(path: databasePath, synchronous: configuration.durableCommits ? .full : .normal)
+    } catch {
+      throw StartupError("cannot open the database \(databasePath): \(Self.reason(error))")
+    }
 
     // A job's completion callbacks go to its type's URL and to its project's.
     let catalog = configuration.jobTypes ?? .builtin
@@ -61,6 +84,11 @@ public final class KilnApplication: Sendable {
         maxRunningJobsPerProject: configuration.maxRunningJobsPerProject, logsDirectory: logsDirectory,
         stopGracePeriod: configuration.stopGracePeriod, progressInterval: configuration.progressInterval),
       logger: logger, callbackTargets: CallbackTargets.jobTypes(catalog).adding(projectCallbacks.targets))
+
+    // Before binding: a previous server's steps (which, before step descriptors were
+    // closed at spawn, could hold this very port) are gone, and the port is free.
+    await engine.killLeftoverSteps()
+    try PortCheck.ensureFree(host: configuration.host, port: configuration.port)
 
     // SwiftNIO's HTTP/2 advertises 100 concurrent streams per connection unless told
     // otherwise; a dashboard or the shell may hold many watches on one connection.
@@ -157,7 +185,16 @@ public final class KilnApplication: Sendable {
 
   /// Runs the server until shutdown.
   public func run() async throws {
+    defer { lock.release() }
     try await serviceGroup.run()
+  }
+
+  /// An error's cause in a few words (Foundation's descriptions of POSIX errors are long).
+  static func reason(_ error: any Error) -> String {
+    if let error = error as? CocoaError, let underlying = error.underlying as? POSIXError {
+      return String(cString: strerror(underlying.code.rawValue))
+    }
+    return "\(error)"
   }
 
   /// The port the server listens on, once it does (useful with port 0).

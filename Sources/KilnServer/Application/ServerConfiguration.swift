@@ -48,6 +48,11 @@ public struct ServerConfiguration: Sendable {
   /// Whether every call (but health checks) must carry a valid bearer token. When off,
   /// a call without a token is an anonymous ADMIN: for a laptop, never for a shared host.
   public var requiresAuthentication: Bool = true
+  /// Whether an acknowledged change is on disk before its reply (`PRAGMA synchronous =
+  /// FULL`: the WAL is synced at every commit). When off (`NORMAL`), a crash of the
+  /// process loses nothing, but a power loss or kernel crash can lose the changes
+  /// acknowledged since the last checkpoint.
+  public var durableCommits: Bool = true
   /// Serve over TLS with this certificate and key; plaintext when `nil`.
   public var tls: ServerTLS?
   /// Interceptors that run after Kiln's own (for embedding, and for fault injection in tests).

@@ -19,12 +19,24 @@ public final class SQLiteJobStore: JobStore {
   /// and killed kilnd. A struct's stored closure keeps its concrete representation.
   let callbackTrigger = Mutex<CallbackTriggerBox?>(nil)
 
+  /// How hard SQLite works to keep a commit across a power loss.
+  public enum Synchronous: String, Sendable {
+    /// The WAL is synced at every commit: an acknowledged change survives a power loss.
+    case full = "FULL"
+    /// The WAL is synced at checkpoints only: a process crash loses nothing, a power
+    /// loss can lose the commits since the last checkpoint.
+    case normal = "NORMAL"
+  }
+
   /// Opens (creating if needed) the database file at `path` in WAL mode and migrates it.
-  public convenience init(path: String) throws {
+  ///
+  /// - Parameter synchronous: `.full` (the default) makes every acknowledged change
+  ///   durable against power loss.
+  public convenience init(path: String, synchronous: Synchronous = .full) throws {
     var configuration = Configuration()
     configuration.busyMode = .timeout(10)
     configuration.prepareDatabase { db in
-      try db.execute(sql: "PRAGMA synchronous = NORMAL")
+      try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
     }
     try self.init(writer: DatabasePool(path: path, configuration: configuration))
   }
