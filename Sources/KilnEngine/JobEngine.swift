@@ -74,7 +74,7 @@ public final class JobEngine: Service, Sendable {
   ///   not found (the project does not exist, or the caller holds no role in it; or the
   ///   project has no subject of that name); permission denied (the caller only views
   ///   the project).
-  public func submit(_ submission: Submission, caller: Caller = .system, idempotency: IdempotencyKey? = nil)
+  public func submit(_ submission: Submission, caller: Caller, idempotency: IdempotencyKey? = nil)
     async throws -> Job
   {
     try Names.checkProject(submission.project, field: "project")
@@ -105,7 +105,7 @@ public final class JobEngine: Service, Sendable {
   /// - Parameter withCallbacks: Also read its completion callbacks (the newest 100): a
   ///   second query, for the job's detail only.
   /// - Throws: ``KilnError`` (not found, also when the caller may not see its project).
-  public func job(id: String, caller: Caller = .system, withCallbacks: Bool = false) async throws -> Job {
+  public func job(id: String, caller: Caller, withCallbacks: Bool = false) async throws -> Job {
     guard !id.isEmpty else { throw KilnError.invalidArgument(field: "id", "is empty") }
     guard var job = try await store.job(id: id), caller.canView(job.project) else { throw KilnError.jobNotFound(id) }
     if withCallbacks { job.callbackDeliveries = try await store.callbackDeliveries(jobID: id, limit: 100) }
@@ -114,7 +114,7 @@ public final class JobEngine: Service, Sendable {
 
   /// One page of the jobs that match `filter` among those the caller may see.
   public func listJobs(
-    filter: JobFilter, order: JobOrder, pageSize: Int, after cursor: JobPageCursor?, caller: Caller = .system
+    filter: JobFilter, order: JobOrder, pageSize: Int, after cursor: JobPageCursor?, caller: Caller
   ) async throws -> JobPage {
     try await store.listJobs(filter: caller.scope(filter).normalized, order: order, limit: pageSize, after: cursor)
   }
@@ -133,7 +133,7 @@ public final class JobEngine: Service, Sendable {
   @discardableResult
   public func perform(
     _ action: JobAction, jobID: String, expectedRevision: Int64? = nil, idempotency: IdempotencyKey? = nil,
-    caller: Caller = .system
+    caller: Caller
   ) async throws -> Job? {
     guard !jobID.isEmpty else { throw KilnError.invalidArgument(field: "id", "is empty") }
     let now = Date.kilnNow()

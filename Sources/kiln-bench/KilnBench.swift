@@ -34,7 +34,7 @@ func withBenchServer<R: Sendable>(
   return try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { try await app.run() }
     _ = try await app.access.createProject(name: "bench", description: "kiln-bench", caller: .system)
-    for subject in ["latency", "holder"] { _ = try await app.engine.createSubject(project: "bench", name: subject) }
+    for subject in ["latency", "holder"] { _ = try await app.engine.createSubject(project: "bench", name: subject, caller: .system) }
     let result = try await body(try await app.listeningPort, app)
     await app.shutdown()
     try await group.waitForAll()
@@ -114,9 +114,9 @@ struct Calls: AsyncParsableCommand {
       }
       let token = secret
       let (clients, calls, typesOnly) = (self.clients, self.calls, self.method == "job-types")
-      _ = try await app.engine.createSubject(project: "bench", name: "calls")
+      _ = try await app.engine.createSubject(project: "bench", name: "calls", caller: .system)
       let job = try await app.engine.submit(
-        .init(project: "bench", jobType: "INDEX_BUILD", subject: "calls", params: ["sleep_ms": "600000"]))
+        .init(project: "bench", jobType: "INDEX_BUILD", subject: "calls", params: ["sleep_ms": "600000"]), caller: .system)
       let latencies = Samples()
       let started = ContinuousClock.now
       try await withThrowingTaskGroup(of: Void.self) { group in

@@ -15,13 +15,13 @@ struct JobEngineTests {
     try await harness.running(engine) {
       let job = try await harness.submit(engine, "QUICK")
       #expect(job.status == .pending)
-      #expect(try await eventually { try await engine.job(id: job.id).status == .finished })
-      let done = try await engine.job(id: job.id)
+      #expect(try await eventually { try await engine.job(id: job.id, caller: .system).status == .finished })
+      let done = try await engine.job(id: job.id, caller: .system)
       #expect(done.progress == 100)
       #expect(done.steps[0].status == .finished)
       #expect(done.startTime != nil && done.endTime != nil)
       #expect(harness.lines("quick").count == 1)
-      let log = try await engine.readStepLog(jobID: job.id, step: "0", offset: 0, limit: 1 << 20)
+      let log = try await engine.readStepLog(jobID: job.id, step: "0", offset: 0, limit: 1 << 20, caller: .system)
       let text = String(decoding: log.data, as: UTF8.self)
       #expect(text.contains("hello from ONLY arg=\(harness.directory.path)"))
       #expect(text.contains("to stderr"))
@@ -39,12 +39,12 @@ struct JobEngineTests {
     let engine = try harness.makeEngine(store: store)
     try await harness.running(engine) {
       let job = try await harness.submit(engine, "REPORTER")
-      #expect(try await eventually { try await engine.job(id: job.id).steps[0].progress == 40 })
-      #expect(try await engine.job(id: job.id).progress == 40)
+      #expect(try await eventually { try await engine.job(id: job.id, caller: .system).steps[0].progress == 40 })
+      #expect(try await engine.job(id: job.id, caller: .system).progress == 40)
       let events = try await store.events(after: 0, limit: 1000).filter { $0.job.id == job.id }
       #expect(events.contains { $0.kind == .progress && $0.job.steps[0].progress == 40 })
       try Data().write(to: harness.directory.appendingPathComponent("release"))
-      #expect(try await eventually { try await engine.job(id: job.id).status == .finished })
+      #expect(try await eventually { try await engine.job(id: job.id, caller: .system).status == .finished })
     }
   }
 
@@ -55,8 +55,8 @@ struct JobEngineTests {
     let engine = try harness.makeEngine(store: try await testStore())
     try await harness.running(engine) {
       let job = try await harness.submit(engine, "FAILING")
-      #expect(try await eventually { try await engine.job(id: job.id).status == .error })
-      let failed = try await engine.job(id: job.id)
+      #expect(try await eventually { try await engine.job(id: job.id, caller: .system).status == .error })
+      let failed = try await engine.job(id: job.id, caller: .system)
       #expect(harness.lines("failures").count == 3)
       #expect(failed.steps[0].retries == 2)
       #expect(failed.steps[0].status == .error)
@@ -78,18 +78,18 @@ struct JobEngineTests {
       let child = try #require(harness.pid("child.pid"))
       #expect(isAlive(leader) && isAlive(child))
 
-      let paused = try #require(try await engine.perform(.pause, jobID: job.id))
+      let paused = try #require(try await engine.perform(.pause, jobID: job.id, caller: .system))
       #expect(paused.status == .paused)
       #expect(paused.steps.map(\.status) == [.finished, .paused, .pending])
       #expect(await eventually { !isAlive(leader) && !isAlive(child) })
       try await Task.sleep(for: .milliseconds(200))
-      #expect(try await engine.job(id: job.id).status == .paused)
+      #expect(try await engine.job(id: job.id, caller: .system).status == .paused)
 
       try FileManager.default.removeItem(atPath: harness.path("leader.pid"))
       try Data().write(to: harness.directory.appendingPathComponent("release"))
-      let resumed = try #require(try await engine.perform(.resume, jobID: job.id))
+      let resumed = try #require(try await engine.perform(.resume, jobID: job.id, caller: .system))
       #expect(resumed.status == .pending)
-      #expect(try await eventually { try await engine.job(id: job.id).status == .finished })
+      #expect(try await eventually { try await engine.job(id: job.id, caller: .system).status == .finished })
       #expect(harness.lines("first").count == 1)
       #expect(harness.lines("third").count == 1)
       #expect(harness.pid("leader.pid") != nil)
@@ -105,9 +105,9 @@ struct JobEngineTests {
       let job = try await harness.submit(engine, "STUBBORN")
       #expect(await eventually { harness.pid("stubborn.pid") != nil })
       let pid = try #require(harness.pid("stubborn.pid"))
-      _ = try await engine.perform(.discard, jobID: job.id)
+      _ = try await engine.perform(.discard, jobID: job.id, caller: .system)
       #expect(await eventually { !isAlive(pid) })
-      #expect(try await engine.job(id: job.id).status == .discarded)
+      #expect(try await engine.job(id: job.id, caller: .system).status == .discarded)
     }
   }
 
@@ -123,7 +123,7 @@ struct JobEngineTests {
       let firstLog = harness.logs.appendingPathComponent("\(job.id)/1/0.log").path
       #expect(FileManager.default.fileExists(atPath: firstLog))
 
-      let restarted = try #require(try await engine.perform(.restart, jobID: job.id))
+      let restarted = try #require(try await engine.perform(.restart, jobID: job.id, caller: .system))
       #expect(restarted.attempt == 2)
       #expect(restarted.status == .pending)
       #expect(restarted.steps.allSatisfy { $0.status == .pending || $0.status == .running })
@@ -131,8 +131,8 @@ struct JobEngineTests {
       #expect(!FileManager.default.fileExists(atPath: firstLog))
 
       try Data().write(to: harness.directory.appendingPathComponent("release"))
-      #expect(try await eventually { try await engine.job(id: job.id).status == .finished })
-      let done = try await engine.job(id: job.id)
+      #expect(try await eventually { try await engine.job(id: job.id, caller: .system).status == .finished })
+      let done = try await engine.job(id: job.id, caller: .system)
       #expect(done.attempt == 2)
       #expect(harness.lines("first").count == 2)
       #expect(harness.lines("third").count == 1)
@@ -149,17 +149,17 @@ struct JobEngineTests {
       let job = try await harness.submit(engine, "PIPE")
       #expect(await eventually { harness.pid("leader.pid") != nil })
       let leader = try #require(harness.pid("leader.pid"))
-      let discarded = try #require(try await engine.perform(.discard, jobID: job.id))
+      let discarded = try #require(try await engine.perform(.discard, jobID: job.id, caller: .system))
       #expect(discarded.status == .discarded)
       #expect(discarded.steps.map(\.status) == [.finished, .discarded, .discarded])
       #expect(discarded.endTime != nil)
       #expect(await eventually { !isAlive(leader) })
 
-      let refused = await #expect(throws: KilnError.self) { try await engine.perform(.resume, jobID: job.id) }
+      let refused = await #expect(throws: KilnError.self) { try await engine.perform(.resume, jobID: job.id, caller: .system) }
       #expect(refused?.code == .failedPrecondition)
 
-      #expect(try await engine.perform(.delete, jobID: job.id) == nil)
-      let missing = await #expect(throws: KilnError.self) { try await engine.job(id: job.id) }
+      #expect(try await engine.perform(.delete, jobID: job.id, caller: .system) == nil)
+      let missing = await #expect(throws: KilnError.self) { try await engine.job(id: job.id, caller: .system) }
       #expect(missing?.code == .notFound)
       #expect(!FileManager.default.fileExists(atPath: harness.logs.appendingPathComponent(job.id).path))
     }
@@ -231,7 +231,7 @@ struct JobEngineTests {
     try Data().write(to: harness.directory.appendingPathComponent("release"))
     let engine = try harness.makeEngine(store: store)
     let finished = try await harness.running(engine) {
-      try await eventually { try await engine.job(id: jobID).status == .finished }
+      try await eventually { try await engine.job(id: jobID, caller: .system).status == .finished }
     }
     #expect(finished)
     #expect(harness.lines("first").count == 1)
@@ -267,10 +267,10 @@ struct JobEngineTests {
       let fails = try await harness.submit(engine, "SLEEPY", params: ["sleep_ms": "20", "fail_step": "NAP"])
       let recovers = try await harness.submit(
         engine, "SLEEPY", params: ["sleep_ms": "20", "fail_step": "NAP2", "fail_times": "1"])
-      #expect(try await eventually { try await engine.job(id: fails.id).status == .error })
-      #expect(try await eventually { try await engine.job(id: recovers.id).status == .finished })
-      #expect(try await engine.job(id: recovers.id).steps[1].retries == 1)
-      #expect(try await engine.job(id: fails.id).errorMessage?.contains("NAP") == true)
+      #expect(try await eventually { try await engine.job(id: fails.id, caller: .system).status == .error })
+      #expect(try await eventually { try await engine.job(id: recovers.id, caller: .system).status == .finished })
+      #expect(try await engine.job(id: recovers.id, caller: .system).steps[1].retries == 1)
+      #expect(try await engine.job(id: fails.id, caller: .system).errorMessage?.contains("NAP") == true)
     }
   }
 
@@ -288,7 +288,7 @@ struct JobEngineTests {
       (.init(project: "p", jobType: "QUICK", subject: "s"), "params.dir"),
     ]
     for (submission, field) in cases {
-      let error = await #expect(throws: KilnError.self) { try await engine.submit(submission) }
+      let error = await #expect(throws: KilnError.self) { try await engine.submit(submission, caller: .system) }
       #expect(error?.code == .invalidArgument)
       #expect(error?.message.hasPrefix(field) == true, "\(String(describing: error))")
     }

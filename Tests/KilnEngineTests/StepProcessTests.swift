@@ -27,7 +27,7 @@ struct StepProcessTests {
       let step = try #require(pid)
       let descriptors = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(step)/fd").compactMap(Int.init).sorted()
       #expect(descriptors == [0, 1, 2, 3])
-      _ = try await engine.perform(.discard, jobID: job.id)
+      _ = try await engine.perform(.discard, jobID: job.id, caller: .system)
       #expect(await eventually { !isAlive(step) })
     }
   }
@@ -39,7 +39,7 @@ struct StepProcessTests {
     let engine = try harness.makeEngine(store: try await testStore())
     try await harness.running(engine) {
       let job = try await harness.submit(engine, "DAEMON")
-      #expect(try await eventually { try await engine.job(id: job.id).status == .finished })
+      #expect(try await eventually { try await engine.job(id: job.id, caller: .system).status == .finished })
       let daemon = try #require(harness.pid("daemon.pid"))
       #expect(getpgid(daemon) != getpgid(getpid()), "the grandchild really left the group")
       #expect(await eventually { !isAlive(daemon) })

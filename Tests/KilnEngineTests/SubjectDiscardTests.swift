@@ -19,12 +19,12 @@ struct SubjectDiscardTests {
     let store = try await testStore()
     let engine = try harness.makeEngine(store: store, maxRunning: 8, perProject: 2)
     try await harness.running(engine) {
-      _ = try await engine.createSubject(project: "p1", name: "model", schema: "id INT")
+      _ = try await engine.createSubject(project: "p1", name: "model", schema: "id INT", caller: .system)
       // Final jobs on the subject: one finished, one discarded by an operator.
       let finished = try await harness.submit(engine, "QUICK", subject: "model")
       #expect(try await eventually { try await store.job(id: finished.id)?.status == .finished })
       let manual = try await harness.submit(engine, "SLEEPY", subject: "model")
-      try await engine.perform(.discard, jobID: manual.id)
+      try await engine.perform(.discard, jobID: manual.id, caller: .system)
       // ERROR, then RUNNING (an exec step with a child in its process group).
       let failed = try await harness.submit(engine, "FAILING", subject: "model")
       #expect(try await eventually { try await store.job(id: failed.id)?.status == .error })
@@ -37,7 +37,7 @@ struct SubjectDiscardTests {
       #expect(try await eventually { try await store.job(id: otherSubject.id)?.status == .running })
       let pending = try await harness.submit(engine, "SLEEPY", subject: "model")
       let paused = try await harness.submit(engine, "SLEEPY", subject: "model")
-      try await engine.perform(.pause, jobID: paused.id)
+      try await engine.perform(.pause, jobID: paused.id, caller: .system)
       // The same subject name in another project is another subject.
       let otherProject = try await harness.submit(engine, "REPORTER", project: "p2", subject: "model")
       #expect(try await eventually { try await store.job(id: otherProject.id)?.status == .running })
@@ -47,8 +47,8 @@ struct SubjectDiscardTests {
 
       let change =
         switch edit {
-        case .update: try await engine.updateSubject(project: "p1", name: "model", schema: "id BIGINT")
-        case .delete: try await engine.deleteSubject(project: "p1", name: "model")
+        case .update: try await engine.updateSubject(project: "p1", name: "model", schema: "id BIGINT", caller: .system)
+        case .delete: try await engine.deleteSubject(project: "p1", name: "model", caller: .system)
         }
       let reason = edit == .update ? "subject model changed from v1 to v2" : "subject model deleted"
       let unfinished = [failed.id, running.id, pending.id, paused.id]
@@ -75,7 +75,7 @@ struct SubjectDiscardTests {
 
       // A discarded job cannot be brought back: its subject version is gone.
       for action in [JobAction.restart, .resume] {
-        let refusal = await #expect(throws: KilnError.self) { try await engine.perform(action, jobID: paused.id) }
+        let refusal = await #expect(throws: KilnError.self) { try await engine.perform(action, jobID: paused.id, caller: .system) }
         #expect(refusal?.code == .failedPrecondition)
         #expect(refusal?.message.contains("submit a new job") == true, "\(refusal?.message ?? "")")
         #expect(refusal?.message.contains(reason) == true)
@@ -84,13 +84,13 @@ struct SubjectDiscardTests {
       switch edit {
       case .update:
         // A job submitted after the change runs against the new version.
-        try await engine.perform(.discard, jobID: otherSubject.id)
+        try await engine.perform(.discard, jobID: otherSubject.id, caller: .system)
         let next = try await harness.submit(engine, "QUICK", subject: "model")
         #expect(next.subjectVersion == 2)
         #expect(try await eventually { try await store.job(id: next.id)?.status == .finished })
       case .delete:
         let refused = await #expect(throws: KilnError.self) {
-          try await engine.submit(.init(project: "p1", jobType: "SLEEPY", subject: "model"))
+          try await engine.submit(.init(project: "p1", jobType: "SLEEPY", subject: "model"), caller: .system)
         }
         #expect(refused?.code == .notFound)
         #expect(refused?.message == "subject model not found in project p1")
@@ -105,25 +105,25 @@ struct SubjectDiscardTests {
     let store = try await testStore()
     let engine = try harness.makeEngine(store: store, maxRunning: 8, perProject: 8)
     try await harness.running(engine) {
-      _ = try await engine.createSubject(project: "p1", name: "model", schema: "id INT", attributes: ["owner": "ana"])
+      _ = try await engine.createSubject(project: "p1", name: "model", schema: "id INT", attributes: ["owner": "ana"], caller: .system)
       let job = try await harness.submit(engine, "REPORTER", subject: "model")
       // Running, with the one progress report the step makes written: from here on the
       // job changes only if the update discards it.
       #expect(try await eventually { try await store.job(id: job.id)?.steps[0].progress == 40 })
       let revision = try await store.currentRevision()
       let same = try await engine.updateSubject(
-        project: "p1", name: "model", schema: "id INT", setAttributes: ["owner": "ana"], removeAttributes: ["absent"])
+        project: "p1", name: "model", schema: "id INT", setAttributes: ["owner": "ana"], removeAttributes: ["absent"], caller: .system)
       #expect(same.discardedJobIDs.isEmpty)
       #expect(same.subject?.version == 1)
       #expect(try await store.job(id: job.id)?.status == .running)
       #expect(try await store.currentRevision() == revision)
 
       // Attributes count as the schema does.
-      let changed = try await engine.updateSubject(project: "p1", name: "model", removeAttributes: ["owner"])
+      let changed = try await engine.updateSubject(project: "p1", name: "model", removeAttributes: ["owner"], caller: .system)
       #expect(changed.subject?.version == 2)
       #expect(changed.subject?.attributes == [:])
       #expect(changed.discardedJobIDs == [job.id])
-      try await engine.perform(.delete, jobID: job.id)
+      try await engine.perform(.delete, jobID: job.id, caller: .system)
     }
   }
 
@@ -135,7 +135,7 @@ struct SubjectDiscardTests {
     let engine = try harness.makeEngine(store: store)
     let revision = try await store.currentRevision()
     let error = await #expect(throws: KilnError.self) {
-      try await engine.submit(.init(project: "p1", jobType: "SLEEPY", subject: "nothing"))
+      try await engine.submit(.init(project: "p1", jobType: "SLEEPY", subject: "nothing"), caller: .system)
     }
     #expect(error?.code == .notFound)
     #expect(error?.message == "subject nothing not found in project p1")
@@ -153,7 +153,7 @@ struct SubjectRaceTests {
     let store = try await testStore()
     let engine = try harness.makeEngine(store: store, maxRunning: 4, perProject: 4)
     try await harness.running(engine) {
-      _ = try await engine.createSubject(project: "p1", name: "hot", schema: "v0")
+      _ = try await engine.createSubject(project: "p1", name: "hot", schema: "v0", caller: .system)
       // Submitters and an editor run at once; the store's transactions decide the order.
       let submitted = try await withThrowingTaskGroup(of: [Job].self) { group in
         for _ in 0..<4 {
@@ -169,7 +169,7 @@ struct SubjectRaceTests {
         }
         group.addTask {
           for round in 1...10 {
-            _ = try await engine.updateSubject(project: "p1", name: "hot", schema: "v\(round)")
+            _ = try await engine.updateSubject(project: "p1", name: "hot", schema: "v\(round)", caller: .system)
           }
           return []
         }
@@ -178,7 +178,7 @@ struct SubjectRaceTests {
         return all
       }
       #expect(submitted.count == 100)
-      let current = try await engine.subject(project: "p1", name: "hot").version
+      let current = try await engine.subject(project: "p1", name: "hot", caller: .system).version
       #expect(current == 11)
       for job in submitted {
         let now = try #require(try await store.job(id: job.id))

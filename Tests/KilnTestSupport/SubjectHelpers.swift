@@ -29,7 +29,7 @@ public enum TestServer {
   /// Creates the subject in the project unless it exists (or cannot be made).
   public static func ensureSubject(_ name: String, project: String) async {
     do {
-      _ = try await engine?.createSubject(project: project, name: name)
+      _ = try await engine?.createSubject(project: project, name: name, caller: .system)
     } catch {}
   }
 }

@@ -54,7 +54,7 @@ extension JobEngine {
   /// caller may not see fails as not found, one they only view as permission denied.
   /// - Throws: ``KilnError`` (invalid argument) for an empty or oversized selection.
   public func batch(
-    _ action: JobAction, selection: BatchSelection, idempotency: IdempotencyKey? = nil, caller: Caller = .system
+    _ action: JobAction, selection: BatchSelection, idempotency: IdempotencyKey? = nil, caller: Caller
   ) async throws -> BatchOutcome {
     if let idempotency, let stored = try await store.storedResponse(for: idempotency) {
       // The first answer, without the jobs the caller can no longer see.

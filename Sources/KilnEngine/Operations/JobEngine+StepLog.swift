@@ -30,7 +30,7 @@ extension JobEngine {
   ///   - limit: The most bytes to return.
   /// - Throws: ``KilnError``: not found (job or step; also a job the caller may not see),
   ///   invalid argument (offset, limit).
-  public func readStepLog(jobID: String, step: String, offset: Int64, limit: Int, caller: Caller = .system) async throws
+  public func readStepLog(jobID: String, step: String, offset: Int64, limit: Int, caller: Caller) async throws
     -> LogChunk
   {
     guard offset >= 0 else { throw KilnError.invalidArgument(field: "offset", "is negative") }

@@ -11,7 +11,7 @@ extension JobEngine {
   ///   only views it); already exists.
   public func createSubject(
     project: String, name: String, kind: String = "", schema: String = "", attributes: [String: String] = [:],
-    caller: Caller = .system
+    caller: Caller
   ) async throws -> Subject {
     try Names.checkProject(project, field: "project")
     try caller.checkOperate(project, notFound: .projectNotFound(project))
@@ -27,7 +27,7 @@ extension JobEngine {
 
   /// The subject, if the caller holds a role in its project (or is an ADMIN).
   /// - Throws: ``KilnError``: invalid argument; not found (the project or the subject).
-  public func subject(project: String, name: String, caller: Caller = .system) async throws -> Subject {
+  public func subject(project: String, name: String, caller: Caller) async throws -> Subject {
     guard !project.isEmpty else { throw KilnError.invalidArgument(field: "project", "is empty") }
     guard !name.isEmpty else { throw KilnError.invalidArgument(field: "name", "is empty") }
     guard caller.canView(project) else { throw KilnError.projectNotFound(project) }
@@ -41,7 +41,7 @@ extension JobEngine {
   /// The subjects of `project` (of every project the caller holds a role in when `nil`),
   /// by project then name.
   /// - Throws: ``KilnError`` (not found) for a project that does not exist for the caller.
-  public func subjects(project: String? = nil, caller: Caller = .system) async throws -> [Subject] {
+  public func subjects(project: String? = nil, caller: Caller) async throws -> [Subject] {
     guard let project, !project.isEmpty else { return try await store.subjects(inProjects: caller.viewableProjects) }
     guard caller.canView(project) else { throw KilnError.projectNotFound(project) }
     let subjects = try await store.subjects(inProjects: [project])
@@ -63,7 +63,7 @@ extension JobEngine {
   /// - Throws: ``KilnError``: invalid argument; not found; permission denied.
   public func updateSubject(
     project: String, name: String, schema: String? = nil, setAttributes: [String: String] = [:],
-    removeAttributes: [String] = [], expectedVersion: Int64? = nil, caller: Caller = .system
+    removeAttributes: [String] = [], expectedVersion: Int64? = nil, caller: Caller
   ) async throws -> SubjectChange {
     try checkTarget(project: project, name: name, caller: caller)
     try Subject.checkContent(
@@ -92,7 +92,7 @@ extension JobEngine {
   /// discards every job on it that is PENDING, RUNNING, PAUSED or ERROR with the reason
   /// "subject NAME deleted"; their running steps are then stopped.
   /// - Throws: ``KilnError``: invalid argument; not found; permission denied.
-  public func deleteSubject(project: String, name: String, expectedVersion: Int64? = nil, caller: Caller = .system)
+  public func deleteSubject(project: String, name: String, expectedVersion: Int64? = nil, caller: Caller)
     async throws -> SubjectChange
   {
     try checkTarget(project: project, name: name, caller: caller)

@@ -12,7 +12,7 @@ extension JobWatcher {
   /// - Parameter send: Receives each chunk and the offset after it.
   /// - Throws: ``KilnError``: not found (job or step), invalid argument or out of range (offset).
   public func followStepLog(
-    jobID: String, step: String, offset: Int64, caller: Caller = .system, send: @Sendable (Data, Int64) async throws -> Void
+    jobID: String, step: String, offset: Int64, caller: Caller, send: @Sendable (Data, Int64) async throws -> Void
   ) async throws {
     let subscription = try hub.subscribe()
     defer { hub.unsubscribe(subscription) }

@@ -34,7 +34,7 @@ public struct AccessService: Kiln_V1_AccessService.SimpleServiceProtocol {
 
   public func whoAmI(request: Kiln_V1_WhoAmIRequest, context: ServerContext) async throws -> Kiln_V1_WhoAmIResponse {
     try await mappingErrors(logger, "WhoAmI") {
-      let caller = RequestContext.caller
+      let caller = try RequestContext.caller
       let user = try await access.currentUser(caller)
       return .with {
         $0.user = Kiln_V1_User(user)
@@ -48,7 +48,7 @@ public struct AccessService: Kiln_V1_AccessService.SimpleServiceProtocol {
     -> Kiln_V1_CreateUserResponse
   {
     try await audited(audit, logger, context, kind: "user", target: request.name) { _ in
-      let user = try await access.createUser(name: request.name, isAdmin: request.admin, caller: RequestContext.caller)
+      let user = try await access.createUser(name: request.name, isAdmin: request.admin, caller: try RequestContext.caller)
       return .with { $0.user = Kiln_V1_User(user) }
     }
   }
@@ -57,7 +57,7 @@ public struct AccessService: Kiln_V1_AccessService.SimpleServiceProtocol {
     -> Kiln_V1_ListUsersResponse
   {
     try await mappingErrors(logger, "ListUsers") {
-      let users = try await access.users(caller: RequestContext.caller)
+      let users = try await access.users(caller: try RequestContext.caller)
       return .with { $0.users = users.map(Kiln_V1_User.init) }
     }
   }
@@ -66,7 +66,7 @@ public struct AccessService: Kiln_V1_AccessService.SimpleServiceProtocol {
     -> Kiln_V1_SetUserDisabledResponse
   {
     try await audited(audit, logger, context, kind: "user", target: request.name) { _ in
-      let user = try await access.setUserDisabled(request.name, disabled: request.disabled, caller: RequestContext.caller)
+      let user = try await access.setUserDisabled(request.name, disabled: request.disabled, caller: try RequestContext.caller)
       if request.disabled {
         streams.endStreams(user: request.name, code: .unauthenticated, message: "user \(request.name) was disabled")
       }
@@ -83,7 +83,7 @@ public struct AccessService: Kiln_V1_AccessService.SimpleServiceProtocol {
         throw KilnError.invalidArgument(
           field: "role", request.role == .unspecified ? "is unspecified" : "unknown role \(request.role.rawValue)")
       }
-      try await access.grantRole(role, user: request.user, project: request.project, caller: RequestContext.caller)
+      try await access.grantRole(role, user: request.user, project: request.project, caller: try RequestContext.caller)
       // A narrower role must not keep streaming what it no longer covers.
       streams.endStreams(
         user: request.user, code: .unavailable, message: "the roles of \(request.user) changed; watch again")
@@ -102,7 +102,7 @@ public struct AccessService: Kiln_V1_AccessService.SimpleServiceProtocol {
   {
     try await audited(audit, logger, context, kind: "role", target: request.user) { note in
       note.project = request.project
-      try await access.revokeRole(user: request.user, project: request.project, caller: RequestContext.caller)
+      try await access.revokeRole(user: request.user, project: request.project, caller: try RequestContext.caller)
       streams.endStreams(
         user: request.user, code: .unavailable, message: "the roles of \(request.user) changed; watch again")
       return Kiln_V1_RevokeRoleResponse()
@@ -115,7 +115,7 @@ public struct AccessService: Kiln_V1_AccessService.SimpleServiceProtocol {
     try await audited(audit, logger, context, kind: "token", target: "") { note in
       let ttl: Duration? = request.hasTtl ? try request.ttl.validatedDuration(field: "ttl") : nil
       let (token, secret) = try await access.createToken(
-        user: request.user, description: request.description_p, ttl: ttl, caller: RequestContext.caller)
+        user: request.user, description: request.description_p, ttl: ttl, caller: try RequestContext.caller)
       note.target = token.id
       return .with {
         $0.token = Kiln_V1_Token(token)
@@ -129,7 +129,7 @@ public struct AccessService: Kiln_V1_AccessService.SimpleServiceProtocol {
   {
     try await mappingErrors(logger, "ListTokens") {
       let tokens = try await access.tokens(
-        user: request.user, includeInactive: request.includeInactive, caller: RequestContext.caller)
+        user: request.user, includeInactive: request.includeInactive, caller: try RequestContext.caller)
       return .with { $0.tokens = tokens.map(Kiln_V1_Token.init) }
     }
   }
@@ -138,7 +138,7 @@ public struct AccessService: Kiln_V1_AccessService.SimpleServiceProtocol {
     -> Kiln_V1_RevokeTokenResponse
   {
     try await audited(audit, logger, context, kind: "token", target: request.id) { _ in
-      let token = try await access.revokeToken(id: request.id, caller: RequestContext.caller)
+      let token = try await access.revokeToken(id: request.id, caller: try RequestContext.caller)
       streams.endStreams(tokenID: token.id, message: "token \(token.id) was revoked")
       return .with { $0.token = Kiln_V1_Token(token) }
     }
@@ -167,7 +167,7 @@ public struct AccessService: Kiln_V1_AccessService.SimpleServiceProtocol {
         filter.method = full
       }
       let events = try await access.auditEvents(
-        filter: filter, beforeID: before, limit: size + 1, caller: RequestContext.caller)
+        filter: filter, beforeID: before, limit: size + 1, caller: try RequestContext.caller)
       return .with {
         $0.events = events.prefix(size).map(Kiln_V1_AuditEvent.init)
         if events.count > size, let last = events.prefix(size).last { $0.nextPageToken = String(last.id) }

@@ -26,7 +26,7 @@ public struct ProjectService: Kiln_V1_ProjectService.SimpleServiceProtocol {
       note.project = request.name
       let project = try await access.createProject(
         name: request.name, description: request.description_p, callbackURL: request.callbackURL,
-        caller: RequestContext.caller)
+        caller: try RequestContext.caller)
       return .with { $0.project = Kiln_V1_Project(project) }
     }
   }
@@ -35,7 +35,7 @@ public struct ProjectService: Kiln_V1_ProjectService.SimpleServiceProtocol {
     -> Kiln_V1_GetProjectResponse
   {
     try await mappingErrors(logger, "GetProject") {
-      let project = try await access.project(named: request.name, caller: RequestContext.caller)
+      let project = try await access.project(named: request.name, caller: try RequestContext.caller)
       return .with { $0.project = Kiln_V1_Project(project) }
     }
   }
@@ -44,7 +44,7 @@ public struct ProjectService: Kiln_V1_ProjectService.SimpleServiceProtocol {
     -> Kiln_V1_ListProjectsResponse
   {
     try await mappingErrors(logger, "ListProjects") {
-      let projects = try await access.projects(caller: RequestContext.caller)
+      let projects = try await access.projects(caller: try RequestContext.caller)
       return .with { $0.projects = projects.map(Kiln_V1_Project.init) }
     }
   }
@@ -56,7 +56,7 @@ public struct ProjectService: Kiln_V1_ProjectService.SimpleServiceProtocol {
       note.project = request.name
       let project = try await access.updateProject(
         named: request.name, description: request.hasDescription_p ? request.description_p : nil,
-        callbackURL: request.hasCallbackURL ? request.callbackURL : nil, caller: RequestContext.caller)
+        callbackURL: request.hasCallbackURL ? request.callbackURL : nil, caller: try RequestContext.caller)
       return .with { $0.project = Kiln_V1_Project(project) }
     }
   }
@@ -66,7 +66,7 @@ public struct ProjectService: Kiln_V1_ProjectService.SimpleServiceProtocol {
   {
     try await audited(audit, logger, context, kind: "project", target: request.name) { note in
       note.project = request.name
-      let deleted = try await access.deleteProject(named: request.name, caller: RequestContext.caller)
+      let deleted = try await access.deleteProject(named: request.name, caller: try RequestContext.caller)
       return .with { $0.deletedJobs = Int32(deleted) }
     }
   }

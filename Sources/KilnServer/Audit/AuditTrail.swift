@@ -58,7 +58,7 @@ func audited<T>(
   _ body: (inout AuditNote) async throws -> T
 ) async throws -> T {
   var note = AuditNote(kind: kind, target: target)
-  let caller = RequestContext.caller
+  let caller = try RequestContext.caller
   do {
     let result = try await mappingErrors(logger, context.descriptor.method) { try await body(&note) }
     await audit.record(context: context, caller: caller, note: note, code: 0, message: "")

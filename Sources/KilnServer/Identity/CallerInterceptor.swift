@@ -39,7 +39,7 @@ public struct CallerInterceptor: ServerInterceptor {
       await audit?.recordRefusal(context: context, error: error)
       throw error
     }
-    var response = try await RequestContext.$caller.withValue(caller) {
+    var response = try await RequestContext.$current.withValue(caller) {
       try await next(request, context)
     }
     // A streaming handler's body runs after `next` returns: carry the caller into it,
@@ -50,7 +50,7 @@ public struct CallerInterceptor: ServerInterceptor {
       contents.producer = { writer in
         let entry = streams.register(caller)
         defer { streams.unregister(entry) }
-        return try await RequestContext.$caller.withValue(caller) {
+        return try await RequestContext.$current.withValue(caller) {
           try await Self.run(producer, writer: writer, endedBy: entry)
         }
       }

@@ -35,7 +35,7 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
   {
     try await audited(audit, logger, context, kind: "job", target: "") { note in
       note.project = request.project
-      let caller = RequestContext.caller
+      let caller = try RequestContext.caller
       let key = try idempotencyKey("SubmitJob", request, \.requestID, caller)
       let job = try await engine.submit(
         .init(project: request.project, jobType: request.jobType, subject: request.subject, params: request.params),
@@ -47,7 +47,7 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
 
   public func getJob(request: Kiln_V1_GetJobRequest, context: ServerContext) async throws -> Kiln_V1_GetJobResponse {
     try await mappingErrors(logger, "GetJob") {
-      let job = try await engine.job(id: request.id, caller: RequestContext.caller, withCallbacks: true)
+      let job = try await engine.job(id: request.id, caller: try RequestContext.caller, withCallbacks: true)
       return .with { $0.job = Kiln_V1_Job(job) }
     }
   }
@@ -62,7 +62,7 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
       let order = try request.orderBy.domain(field: "order_by")
       let cursor = request.pageToken.isEmpty ? nil : try pageTokens.decode(request.pageToken, filter: filter, order: order)
       let page = try await engine.listJobs(
-        filter: filter, order: order, pageSize: pageSize, after: cursor, caller: RequestContext.caller)
+        filter: filter, order: order, pageSize: pageSize, after: cursor, caller: try RequestContext.caller)
       let now = Date()
       return try .with {
         $0.jobs = page.jobs.map { Kiln_V1_Job($0, now: now) }
@@ -139,8 +139,8 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
       case .filter(let filter): selection = .filter(try filter.domain(field: "filter"))
       case nil: throw KilnError.invalidArgument(field: "selector", "give either ids or filter")
       }
-      let key = try idempotencyKey("BatchJobs", request, \.requestID, RequestContext.caller)
-      let outcome = try await engine.batch(action, selection: selection, idempotency: key, caller: RequestContext.caller)
+      let key = try idempotencyKey("BatchJobs", request, \.requestID, try RequestContext.caller)
+      let outcome = try await engine.batch(action, selection: selection, idempotency: key, caller: try RequestContext.caller)
       note.project = Set(outcome.items.compactMap { $0.job?.project }).sorted().joined(separator: ",")
       return Kiln_V1_BatchJobsResponse(outcome)
     }
@@ -166,7 +166,7 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
       guard request.limit >= 0 else { throw KilnError.invalidArgument(field: "limit", "is negative") }
       let limit = request.limit == 0 ? Self.defaultLogChunk : min(Int(request.limit), Self.maxLogChunk)
       let chunk = try await engine.readStepLog(
-        jobID: request.jobID, step: request.stepID, offset: request.offset, limit: limit, caller: RequestContext.caller)
+        jobID: request.jobID, step: request.stepID, offset: request.offset, limit: limit, caller: try RequestContext.caller)
       return .with {
         $0.data = chunk.data
         $0.nextOffset = chunk.nextOffset
@@ -181,7 +181,7 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
     request: Kiln_V1_WatchJobsRequest, response: RPCWriter<Kiln_V1_WatchJobsResponse>, context: ServerContext
   ) async throws {
     try await mappingErrors(logger, "WatchJobs") {
-      let filter = RequestContext.caller.scope(try request.filter.domain(field: "filter"))
+      let filter = try RequestContext.caller.scope(try request.filter.domain(field: "filter"))
       let watch = WatchRequest(
         filter: filter, sinceRevision: request.hasSinceRevision ? request.sinceRevision : nil,
         includeProgress: request.includeProgress)
@@ -206,7 +206,7 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
   ) async throws {
     try await mappingErrors(logger, "WatchJob") {
       guard !request.id.isEmpty else { throw KilnError.invalidArgument(field: "id", "is empty") }
-      var filter = RequestContext.caller.scope(JobFilter())
+      var filter = try RequestContext.caller.scope(JobFilter())
       filter.ids = [request.id]
       let watch = WatchRequest(
         filter: filter, sinceRevision: request.hasSinceRevision ? request.sinceRevision : nil,
@@ -225,7 +225,7 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
       guard !request.stepID.isEmpty else { throw KilnError.invalidArgument(field: "step_id", "is empty") }
       try await cancellingOnRPCCancellation {
         try await watcher.followStepLog(
-          jobID: request.jobID, step: request.stepID, offset: request.offset, caller: RequestContext.caller
+          jobID: request.jobID, step: request.stepID, offset: request.offset, caller: try RequestContext.caller
         ) { data, next in
           try await Self.write(
             Kiln_V1_FollowStepLogResponse.with {
@@ -243,9 +243,9 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
     _ action: JobAction, _ method: String, _ request: M, _ id: String, _ requestID: String, _ expectedRevision: Int64?
   ) async throws -> Kiln_V1_Job {
     guard !id.isEmpty else { throw KilnError.invalidArgument(field: "id", "is empty") }
-    let key = try idempotencyKey(method, request, \.requestID, RequestContext.caller)
+    let key = try idempotencyKey(method, request, \.requestID, try RequestContext.caller)
     let job = try await engine.perform(
-      action, jobID: id, expectedRevision: expectedRevision, idempotency: key, caller: RequestContext.caller)
+      action, jobID: id, expectedRevision: expectedRevision, idempotency: key, caller: try RequestContext.caller)
     return job.map { Kiln_V1_Job($0) } ?? Kiln_V1_Job()
   }
 

@@ -27,7 +27,7 @@ public struct SubjectService: Kiln_V1_SubjectService.SimpleServiceProtocol {
       note.project = request.project
       let subject = try await engine.createSubject(
         project: request.project, name: request.name, kind: request.kind, schema: request.schema,
-        attributes: request.attributes, caller: RequestContext.caller)
+        attributes: request.attributes, caller: try RequestContext.caller)
       return .with { $0.subject = Kiln_V1_Subject(subject) }
     }
   }
@@ -36,7 +36,7 @@ public struct SubjectService: Kiln_V1_SubjectService.SimpleServiceProtocol {
     -> Kiln_V1_GetSubjectResponse
   {
     try await mappingErrors(logger, "GetSubject") {
-      let subject = try await engine.subject(project: request.project, name: request.name, caller: RequestContext.caller)
+      let subject = try await engine.subject(project: request.project, name: request.name, caller: try RequestContext.caller)
       return .with { $0.subject = Kiln_V1_Subject(subject) }
     }
   }
@@ -45,7 +45,7 @@ public struct SubjectService: Kiln_V1_SubjectService.SimpleServiceProtocol {
     -> Kiln_V1_ListSubjectsResponse
   {
     try await mappingErrors(logger, "ListSubjects") {
-      let subjects = try await engine.subjects(project: request.project, caller: RequestContext.caller)
+      let subjects = try await engine.subjects(project: request.project, caller: try RequestContext.caller)
       return .with { $0.subjects = subjects.map(Kiln_V1_Subject.init) }
     }
   }
@@ -58,7 +58,7 @@ public struct SubjectService: Kiln_V1_SubjectService.SimpleServiceProtocol {
       let change = try await engine.updateSubject(
         project: request.project, name: request.name, schema: request.hasSchema ? request.schema : nil,
         setAttributes: request.setAttributes, removeAttributes: request.removeAttributes,
-        expectedVersion: request.hasExpectedVersion ? request.expectedVersion : nil, caller: RequestContext.caller)
+        expectedVersion: request.hasExpectedVersion ? request.expectedVersion : nil, caller: try RequestContext.caller)
       return .with {
         if let subject = change.subject { $0.subject = Kiln_V1_Subject(subject) }
         $0.discardedJobIds = change.discardedJobIDs
@@ -73,7 +73,7 @@ public struct SubjectService: Kiln_V1_SubjectService.SimpleServiceProtocol {
       note.project = request.project
       let change = try await engine.deleteSubject(
         project: request.project, name: request.name,
-        expectedVersion: request.hasExpectedVersion ? request.expectedVersion : nil, caller: RequestContext.caller)
+        expectedVersion: request.hasExpectedVersion ? request.expectedVersion : nil, caller: try RequestContext.caller)
       return .with { $0.discardedJobIds = change.discardedJobIDs }
     }
   }
