@@ -173,7 +173,7 @@ let package = Package(
     ),
     .testTarget(
       name: "KilnStoreTests",
-      dependencies: ["KilnCore", "KilnStore"],
+      dependencies: ["KilnCore", "KilnStore", .product(name: "GRDB", package: "GRDB.swift")],
       swiftSettings: swiftSettings
     ),
     .testTarget(

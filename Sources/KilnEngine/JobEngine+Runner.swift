@@ -91,25 +91,38 @@ extension JobEngine {
   private func ownedWrite(
     _ jobID: String, _ control: RunControl, body: @escaping @Sendable (inout Job, Date) -> Void
   ) async -> Job? {
-    let owned = LockedValue(false)
-    let now = Date.kilnNow()
-    do {
-      let result = try await store.mutate(jobID: jobID, idempotency: nil, now: now) {
-        (job: inout Job) throws(KilnError) -> JobChange in
-        guard job.status == .running, job.execution == control.execution else { return .none }
-        body(&job, now)
-        owned.withLock { $0 = true }
-        return .update(.updated)
+    // A storage failure a retry can overcome (disk full, read-only file system) must not
+    // leave the job RUNNING with no runner: the write is retried, backing off, until it
+    // succeeds or the run is stopped (then the stop, or the next start, settles the job).
+    var backoff: Duration = .milliseconds(100)
+    var warned = false
+    while true {
+      let owned = LockedValue(false)
+      let now = Date.kilnNow()
+      do {
+        let result = try await store.mutate(jobID: jobID, idempotency: nil, now: now) {
+          (job: inout Job) throws(KilnError) -> JobChange in
+          guard job.status == .running, job.execution == control.execution else { return .none }
+          body(&job, now)
+          owned.withLock { $0 = true }
+          return .update(.updated)
+        }
+        if warned { logger.notice("job \(jobID) written again after a storage failure") }
+        return owned.withLock { $0 } ? result.job : nil
+      } catch is CancellationError {
+        // Shutting down: the job is requeued after the runners stop.
+        return nil
+      } catch where StorageFailure.kilnError(for: error) != nil && !control.isStopped && !Task.isCancelled {
+        if !warned { logger.error("cannot write job \(jobID), retrying until storage recovers: \(error)") }
+        warned = true
+        try? await Task.sleep(for: backoff)
+        backoff = min(backoff * 2, .seconds(5))
+      } catch {
+        if (error as? KilnError)?.code != .notFound {
+          logger.error("cannot write job \(jobID): \(error)")
+        }
+        return nil
       }
-      return owned.withLock { $0 } ? result.job : nil
-    } catch is CancellationError {
-      // Shutting down: the job is requeued after the runners stop.
-      return nil
-    } catch {
-      if (error as? KilnError)?.code != .notFound {
-        logger.error("cannot write job \(jobID): \(error)")
-      }
-      return nil
     }
   }
 
