@@ -158,7 +158,7 @@ public final class JobEngine: Service, Sendable {
         break
       }
       if action == .restart || action == .delete {
-        removeLogs(jobID: jobID, keepingAttempt: result.job?.attempt)
+        await removeLogs(jobID: jobID, keepingAttempt: result.job?.attempt)
       }
       wakeSignal.wake()
     }
@@ -177,13 +177,18 @@ public final class JobEngine: Service, Sendable {
   }
 
   /// Removes a job's logs: every attempt but `keepingAttempt`, or all of them.
-  func removeLogs(jobID: String, keepingAttempt: Int?) {
+  /// Removes a job's step logs (all of them, or all but one attempt's), on NIO's thread
+  /// pool: a recursive delete of many files must not hold a concurrency-pool thread.
+  func removeLogs(jobID: String, keepingAttempt: Int?) async {
     let directory = StepLog.jobDirectory(logsDirectory: configuration.logsDirectory, jobID: jobID)
-    let fileManager = FileManager.default
-    guard let attempts = try? fileManager.contentsOfDirectory(atPath: directory.path) else { return }
-    for attempt in attempts where attempt != keepingAttempt.map(String.init) {
-      try? fileManager.removeItem(at: directory.appendingPathComponent(attempt))
+    await BlockingIO.run {
+      let fileManager = FileManager.default
+      guard let attempts = try? fileManager.contentsOfDirectory(atPath: directory.path) else { return }
+      for attempt in attempts where attempt != keepingAttempt.map(String.init) {
+        try? fileManager.removeItem(at: directory.appendingPathComponent(attempt))
+      }
+      if keepingAttempt == nil { try? fileManager.removeItem(at: directory) }
     }
-    if keepingAttempt == nil { try? fileManager.removeItem(at: directory) }
   }
+
 }

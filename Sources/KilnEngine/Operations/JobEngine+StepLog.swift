@@ -41,21 +41,25 @@ extension JobEngine {
     }
     let log = StepLog(logsDirectory: configuration.logsDirectory, jobID: job.id, attempt: job.attempt, stepIndex: index)
     let running = job.steps[index].status == .running
-    guard let handle = try? FileHandle(forReadingFrom: log.url) else {
+    let (stepStatus, jobStatus) = (job.steps[index].status, job.status)
+    let url = log.url
+    // Up to `limit` (4 MiB) bytes read from disk: on NIO's thread pool, not on a thread
+    // of the concurrency pool that every handler shares.
+    return try await BlockingIO.runThrowing {
+      guard let handle = try? FileHandle(forReadingFrom: url) else {
+        return LogChunk(data: Data(), nextOffset: 0, complete: !running, stepStatus: stepStatus, jobStatus: jobStatus)
+      }
+      defer { try? handle.close() }
+      let size = Int64(try handle.seekToEnd())
+      guard offset <= size else {
+        throw KilnError(code: .outOfRange, message: "offset: \(offset) is past the end of the log (\(size) bytes)")
+      }
+      try handle.seek(toOffset: UInt64(offset))
+      let data = try handle.read(upToCount: limit) ?? Data()
+      let next = offset + Int64(data.count)
       return LogChunk(
-        data: Data(), nextOffset: 0, complete: !running, stepStatus: job.steps[index].status, jobStatus: job.status)
+        data: data, nextOffset: next, complete: !running && next >= size, stepStatus: stepStatus, jobStatus: jobStatus)
     }
-    defer { try? handle.close() }
-    let size = Int64(try handle.seekToEnd())
-    guard offset <= size else {
-      throw KilnError(code: .outOfRange, message: "offset: \(offset) is past the end of the log (\(size) bytes)")
-    }
-    try handle.seek(toOffset: UInt64(offset))
-    let data = try handle.read(upToCount: limit) ?? Data()
-    let next = offset + Int64(data.count)
-    return LogChunk(
-      data: data, nextOffset: next, complete: !running && next >= size, stepStatus: job.steps[index].status,
-      jobStatus: job.status)
   }
 
   static func stepIndex(in job: Job, matching step: String) -> Int? {

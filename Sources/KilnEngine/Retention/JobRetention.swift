@@ -54,7 +54,7 @@ public struct JobRetention: Service {
     let cutoff = now.addingTimeInterval(-keepFor.timeInterval)
     let deleted = try await store.deleteJobs(
       statuses: Self.statuses, updatedBefore: cutoff, limit: batchSize, now: .kilnNow())
-    for id in deleted { removeLogs(jobID: id) }
+    for id in deleted { await removeLogs(jobID: id) }
     return deleted
   }
 
@@ -79,17 +79,23 @@ public struct JobRetention: Service {
   /// - Returns: How many directories were removed.
   @discardableResult
   public func removeOrphanedLogs() async throws -> Int {
-    let fileManager = FileManager.default
-    let names = (try? fileManager.contentsOfDirectory(atPath: logsDirectory.path)) ?? []
+    let logsDirectory = self.logsDirectory
+    let names = await BlockingIO.run { (try? FileManager.default.contentsOfDirectory(atPath: logsDirectory.path)) ?? [] }
     var removed = 0
     for start in stride(from: 0, to: names.count, by: 500) {
       let chunk = Array(names[start..<min(start + 500, names.count)])
       let existing = try await store.existingJobIDs(among: chunk)
-      for name in chunk where !existing.contains(name) {
-        var isDirectory: ObjCBool = false
-        let url = logsDirectory.appendingPathComponent(name, isDirectory: true)
-        guard fileManager.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue else { continue }
-        if (try? fileManager.removeItem(at: url)) != nil { removed += 1 }
+      let orphans = chunk.filter { !existing.contains($0) }
+      removed += await BlockingIO.run {
+        let fileManager = FileManager.default
+        var count = 0
+        for name in orphans {
+          var isDirectory: ObjCBool = false
+          let url = logsDirectory.appendingPathComponent(name, isDirectory: true)
+          guard fileManager.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue else { continue }
+          if (try? fileManager.removeItem(at: url)) != nil { count += 1 }
+        }
+        return count
       }
     }
     if removed > 0 { logger.notice("removed logs of deleted jobs", metadata: ["count": "\(removed)"]) }
@@ -111,7 +117,8 @@ public struct JobRetention: Service {
     await everyInterval(interval, logger: logger, failure: "cannot delete expired jobs") { try await sweep() }
   }
 
-  private func removeLogs(jobID: String) {
-    try? FileManager.default.removeItem(at: StepLog.jobDirectory(logsDirectory: logsDirectory, jobID: jobID))
+  private func removeLogs(jobID: String) async {
+    let directory = StepLog.jobDirectory(logsDirectory: logsDirectory, jobID: jobID)
+    await BlockingIO.run { try? FileManager.default.removeItem(at: directory) }
   }
 }
