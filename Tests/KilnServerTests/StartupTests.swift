@@ -51,14 +51,7 @@ struct StartupTests {
     let port = try ServerHarness.stablePort()
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = UInt16(port).bigEndian
-    let bound = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    try #require(bound == 0 && listen(fd, 1) == 0)
+    try #require(ServerHarness.bindLoopback(fd, port: port) && listen(fd, 1) == 0)
     await expectStartupError(mentioning: ["port \(port) on 127.0.0.1 is already in use", "by pid \(getpid())"]) {
       _ = try await KilnApplication(configuration: harness.configuration(port: port), logger: Self.logger)
     }

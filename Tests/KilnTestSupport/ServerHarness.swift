@@ -106,16 +106,20 @@ public struct ServerHarness: Sendable {
       let port = Int.random(in: 20_000..<32_000)
       let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
       defer { close(fd) }
-      var address = sockaddr_in()
-      address.sin_family = sa_family_t(AF_INET)
-      address.sin_addr.s_addr = inet_addr("127.0.0.1")
-      address.sin_port = UInt16(port).bigEndian
-      let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-      }
-      if bound { return port }
+      if bindLoopback(fd, port: port) { return port }
     }
     throw CocoaError(.fileWriteUnknown)
+  }
+
+  /// Binds the socket `fd` to 127.0.0.1:`port`; returns whether it worked.
+  public static func bindLoopback(_ fd: Int32, port: Int) -> Bool {
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    return withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+    }
   }
 
   /// Removes the data directory.
