@@ -393,6 +393,13 @@ class Sampler:
             for job, live in by_job.items():
                 if len(live) < 2:
                     continue
+                # all_procs() reads /proc one process at a time, so one snapshot can hold
+                # a step that ended at the start of the scan and the next step that began
+                # before its end. Proof of overlap: every one of them is still alive now,
+                # after all of them were seen alive (a process does not come back).
+                now = all_procs()
+                if not all(group_alive(m, now) for m in live):
+                    continue
                 key = frozenset(m.key for m in live)
                 if key in self.reported:
                     continue

@@ -303,7 +303,13 @@ def group_alive(marker: Marker, procs: dict[int, Proc]) -> bool:
     """Whether the step's process group still has a live member: the leader itself (same
     pid and start time, so a reused pid never counts) or a process in its group."""
     leader = procs.get(marker.pid)
-    if leader is not None and leader.start == marker.start and leader.state != "Z":
+    if leader is not None and leader.start != marker.start:
+        # The pid was reused (pid_max is often 32768): Linux never reuses a number that
+        # is still some process's group id, so the step's group is gone. Without this the
+        # new owner of the pid, if it leads its own group (a kilnd started with
+        # start_new_session), counted as the step's group and was SIGKILLed by the suite.
+        return False
+    if leader is not None and leader.state != "Z":
         return True
     return any(p.pgid == marker.pid and p.start >= marker.start and p.state != "Z" for p in procs.values())
 
