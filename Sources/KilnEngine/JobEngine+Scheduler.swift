@@ -7,9 +7,11 @@ import Synchronization
 
 extension JobEngine {
   /// Kills every step process a previous server on this data directory left running
-  /// (see ``StepProcessSweeper``), and waits until they are gone. ``run()`` does this
-  /// first; `kilnd` does it before it binds its port, too.
+  /// (see ``StepProcessSweeper``), and waits until they are gone, once per engine.
+  /// ``run()`` does this first unless `kilnd` already did, before it bound its port.
   public func killLeftoverSteps() async {
+    // Once per engine: kilnd calls this before binding, run() again for embedders.
+    guard leftoversKilled.withLock({ done in defer { done = true }; return !done }) else { return }
     let owner = stepOwner
     let leftovers = await BlockingIO.run {
       StepProcessSweeper.killAll(withMark: StepProcessSweeper.ownerVariable, value: owner, timeout: .seconds(10))

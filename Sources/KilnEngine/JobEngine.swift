@@ -22,6 +22,8 @@ public final class JobEngine: Service, Sendable {
   let wakeSignal = WakeSignal()
   /// The runners of jobs running in this process, by job id.
   let activeRuns = Mutex<[String: RunControl]>([:])
+  /// Whether this engine has already killed what a previous server left running.
+  let leftoversKilled = LockedValue(false)
 
   /// Creates an engine. Nothing runs until ``run()``.
   ///
