@@ -84,6 +84,29 @@ struct Kilnd: AsyncParsableCommand {
     help: "Sync the database at checkpoints only (SQLite synchronous=NORMAL): faster commits, but a power loss or kernel crash can lose changes already acknowledged.")
   var unsafeLoseCommitsOnPowerLoss = false
 
+  @Option(
+    name: .customLong("max-connections"),
+    help: "The most client connections open at once (default: 10,000, or what the descriptor limit affords).")
+  var maxConnections: Int?
+
+  @Option(name: .customLong("max-connections-per-address"), help: "The most connections open at once from one client address.")
+  var maxConnectionsPerAddress = ConnectionLimits().maxConnectionsPerAddress
+
+  @Option(name: .customLong("max-concurrent-streams"), help: "The most calls one connection may have open at once; more are refused (REFUSED_STREAM).")
+  var maxConcurrentStreams = ConnectionLimits().maxConcurrentStreams
+
+  @Option(name: .customLong("handshake-timeout"), help: "Seconds a new connection has to start HTTP/2 before it is closed.")
+  var handshakeTimeout = 10.0
+
+  @Option(name: .customLong("idle-timeout"), help: "Seconds a connection with no call open is kept; 0 keeps it for ever.")
+  var idleTimeout = 300.0
+
+  @Option(name: .customLong("close-grace"), help: "Seconds a connection told to go away (idle, or at shutdown) has to finish its calls before it is closed.")
+  var closeGrace = 10.0
+
+  @Option(name: .customLong("keepalive"), help: "Seconds without a read after which a connection is pinged (and closed if the ping goes unanswered for 20 s).")
+  var keepalive = 120.0
+
   func validate() throws {
     guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
     guard maxRunning > 0 else { throw ValidationError("--max-running must be at least 1") }
@@ -106,6 +129,13 @@ struct Kilnd: AsyncParsableCommand {
     guard jobRetentionDays >= 0 else { throw ValidationError("--job-retention-days must not be negative") }
     guard callbackTimeout > 0 else { throw ValidationError("--callback-timeout must be positive") }
     guard callbackMaxAttempts >= 1 else { throw ValidationError("--callback-max-attempts must be at least 1") }
+    guard (maxConnections ?? 1) >= 1 else { throw ValidationError("--max-connections must be at least 1") }
+    guard maxConnectionsPerAddress >= 1 else { throw ValidationError("--max-connections-per-address must be at least 1") }
+    guard maxConcurrentStreams >= 1 else { throw ValidationError("--max-concurrent-streams must be at least 1") }
+    guard handshakeTimeout > 0 else { throw ValidationError("--handshake-timeout must be positive") }
+    guard idleTimeout >= 0 else { throw ValidationError("--idle-timeout must not be negative") }
+    guard closeGrace > 0 else { throw ValidationError("--close-grace must be positive") }
+    guard keepalive > 0 else { throw ValidationError("--keepalive must be positive") }
   }
 
   func run() async throws {
@@ -142,6 +172,24 @@ struct Kilnd: AsyncParsableCommand {
     configuration.callbacks.timeout = .milliseconds(Int64(callbackTimeout * 1000))
     configuration.callbacks.maxAttempts = callbackMaxAttempts
     configuration.durableCommits = !unsafeLoseCommitsOnPowerLoss
+    let descriptors = DescriptorBudget.raise()
+    logger.info(
+      "descriptor limit \(descriptors.limit)\(descriptors.limit > descriptors.previous ? " (raised from \(descriptors.previous))" : "")")
+    if let maxConnections {
+      if maxConnections > descriptors.connectionCapacity {
+        logger.warning(
+          "--max-connections \(maxConnections) is more than the descriptor limit \(descriptors.limit) affords (\(descriptors.connectionCapacity) with \(DescriptorBudget.reserved) kept for the database and steps)")
+      }
+      configuration.connectionLimits.maxConnections = maxConnections
+    } else {
+      configuration.connectionLimits.maxConnections = min(10_000, descriptors.connectionCapacity)
+    }
+    configuration.connectionLimits.maxConnectionsPerAddress = maxConnectionsPerAddress
+    configuration.connectionLimits.maxConcurrentStreams = maxConcurrentStreams
+    configuration.connectionLimits.handshakeTimeout = .milliseconds(Int64(handshakeTimeout * 1000))
+    configuration.idleTimeout = idleTimeout == 0 ? nil : .milliseconds(Int64(idleTimeout * 1000))
+    configuration.keepaliveInterval = .milliseconds(Int64(keepalive * 1000))
+    configuration.closeGracePeriod = .milliseconds(Int64(closeGrace * 1000))
     let application: KilnApplication
     do {
       application = try await KilnApplication(configuration: configuration, logger: logger)

@@ -84,9 +84,12 @@ public struct JobWatcher: Sendable {
       }
       // Ends the watch as soon as the subscriber falls behind, even while a write to
       // a client that stopped reading is blocked: the stream task is cancelled.
+      // Cancelled, it throws too: returning would end the watch as if by itself, with
+      // status OK and no revision to resume after (a watch ended by its deadline did).
       group.addTask {
         await subscription.waitForOverflow()
-        if !Task.isCancelled { throw Self.overflow(at: position.value) }
+        try Task.checkCancellation()
+        throw Self.overflow(at: position.value)
       }
       // The first to finish decides: the stream ending by itself, or an error.
       do {

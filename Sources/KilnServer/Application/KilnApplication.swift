@@ -90,12 +90,28 @@ public final class KilnApplication: Sendable {
     await engine.killLeftoverSteps()
     try PortCheck.ensureFree(host: configuration.host, port: configuration.port)
 
-    // SwiftNIO's HTTP/2 advertises 100 concurrent streams per connection unless told
-    // otherwise; a dashboard or the shell may hold many watches on one connection.
     var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
-    transportConfig.http2.maxConcurrentStreams = configuration.maxConcurrentStreams
-    // Every stream passes the guards of the edge before grpc-swift parses its headers.
-    transportConfig.channelDebuggingCallbacks.onAcceptHTTP2Stream = { GRPCTimeoutHeaderGuard.install(on: $0) }
+    // No stream limit is advertised to NIO's HTTP/2, which would close the whole
+    // connection of a client that goes past it: RequestStreamGuard refuses the one
+    // stream instead (ConnectionLimits.maxConcurrentStreams).
+    transportConfig.http2.maxConcurrentStreams = nil
+    transportConfig.connection.maxIdleTime = configuration.idleTimeout
+    // After its GOAWAY a connection has this long to close: a client that never answers
+    // the shutdown ping would otherwise keep it open for ever.
+    transportConfig.connection.maxGraceTime = configuration.closeGracePeriod
+    transportConfig.connection.keepalive.time = configuration.keepaliveInterval
+    transportConfig.connection.keepalive.timeout = configuration.keepaliveTimeout
+    // Every connection and every stream passes the guards of the edge before
+    // grpc-swift reads them.
+    let connections = ConnectionCounter(limits: configuration.connectionLimits)
+    let maxMessageBytes = transportConfig.rpc.maxRequestPayloadSize
+    let closeGrace = configuration.closeGracePeriod
+    transportConfig.channelDebuggingCallbacks.onAcceptTCPConnection = {
+      ConnectionGuard.install(on: $0, counter: connections, closeGrace: closeGrace, logger: logger)
+    }
+    transportConfig.channelDebuggingCallbacks.onAcceptHTTP2Stream = {
+      RequestStreamGuard.install(on: $0, maxMessageBytes: maxMessageBytes)
+    }
     transport = HTTP2ServerTransport.Posix(
       address: .ipv4(host: configuration.host, port: configuration.port),
       transportSecurity: Self.transportSecurity(configuration.tls), config: transportConfig)
@@ -129,7 +145,7 @@ public final class KilnApplication: Sendable {
     let resolver = TokenCallerResolver(access: access, allowsAnonymous: !configuration.requiresAuthentication)
     let server = GRPCServer(
       transport: transport, services: services,
-      interceptors: [CallerInterceptor(resolver: resolver, streams: openStreams, audit: audit)]
+      interceptors: [DeadlineInterceptor(), CallerInterceptor(resolver: resolver, streams: openStreams, audit: audit)]
         + configuration.additionalInterceptors)
 
     serviceGroup = ServiceGroup(

@@ -43,8 +43,26 @@ public struct ServerConfiguration: Sendable {
   public var jobRetentionInterval: Duration = .seconds(600)
   /// How completion callbacks are delivered: concurrency, timeout, backoff, attempts.
   public var callbacks: CallbackConfiguration = .init()
-  /// The most calls (watches included) one HTTP/2 connection may have open at once.
-  public var maxConcurrentStreams: Int = 4096
+  /// The most calls (watches included) one HTTP/2 connection may have open at once
+  /// (``ConnectionLimits/maxConcurrentStreams``).
+  public var maxConcurrentStreams: Int {
+    get { connectionLimits.maxConcurrentStreams }
+    set { connectionLimits.maxConcurrentStreams = newValue }
+  }
+  /// Bounds on connections and on each connection's streams.
+  public var connectionLimits = ConnectionLimits()
+  /// A connection with no call open for this long is closed (HTTP/2 GOAWAY, then close);
+  /// `nil` keeps idle connections for ever.
+  public var idleTimeout: Duration? = .seconds(300)
+  /// How long a connection told to go away (idle, or the server stopping) may take to
+  /// finish its calls before it is closed.
+  public var closeGracePeriod: Duration = .seconds(10)
+  /// After this long without reading from a connection the server pings it, and closes
+  /// it when no answer comes within ``keepaliveTimeout``: a client that vanished
+  /// without closing (a dead host, a dropped network) does not hold its calls for ever.
+  public var keepaliveInterval: Duration = .seconds(120)
+  /// How long a keepalive ping may go unanswered.
+  public var keepaliveTimeout: Duration = .seconds(20)
   /// Whether every call (but health checks) must carry a valid bearer token. When off,
   /// a call without a token is an anonymous ADMIN: for a laptop, never for a shared host.
   public var requiresAuthentication: Bool = true
