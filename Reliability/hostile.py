@@ -2,10 +2,11 @@
 """Hostile and careless clients: raw HTTP/2 against a real kilnd, each case's exact outcome.
 
     python3 Reliability/hostile.py [--keep DIR]
+    python3 Reliability/hostile.py --bench [--streams 400] [--attackers 8]   # figures, not a test
 
 Each case speaks HTTP/2 itself (the ``h2`` package) to a kilnd started with small limits
 (``--max-concurrent-streams 8 --max-connections-per-address 40 --handshake-timeout 1
---idle-timeout 2 --close-grace 1``), checks the exact answer (gRPC status and message, RST_STREAM code,
+--idle-timeout 2 --close-grace 1 --write-stall-timeout 2``), checks the exact answer (gRPC status and message, RST_STREAM code,
 GOAWAY code and debug text, or the connection closed in time), and then that kilnd is
 alive and a second, ordinary client (the Python SDK, its own connection) is served:
 health, and a ListJobs. The last line is ``hostile: N passed, M failed``.
@@ -14,6 +15,7 @@ health, and a ListJobs. The last line is ``hostile: N passed, M failed``.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import socket
 import struct
@@ -25,10 +27,12 @@ import h2.config
 import h2.connection
 import h2.errors
 import h2.events
+import h2.settings
 
 from harness import log, make_workdir, setup_server
 
 import kiln
+from kiln._proto import jobs_pb2
 
 HEALTH = "/grpc.health.v1.Health/Check"
 GET_JOB = "/kiln.v1.JobService/GetJob"
@@ -42,6 +46,7 @@ FLAGS = [
     "--handshake-timeout", "1",
     "--idle-timeout", "2",
     "--close-grace", "1",
+    "--write-stall-timeout", "2",
 ]
 
 
@@ -75,7 +80,8 @@ class Outcome:
 class RawConnection:
     """One HTTP/2 connection driven by hand."""
 
-    def __init__(self, port: int, settings: Optional[dict] = None) -> None:
+    def __init__(self, port: int, settings: Optional[dict] = None, reads: bool = True) -> None:
+        self.reads = reads  # False: never acknowledge DATA (a client that stops reading)
         self.sock = socket.create_connection(("127.0.0.1", port))
         self.conn = h2.connection.H2Connection(
             h2.config.H2Configuration(client_side=True, header_encoding="utf-8")
@@ -180,7 +186,7 @@ class RawConnection:
         elif isinstance(event, h2.events.StreamReset) and outcome:
             outcome.reset = int(event.error_code)
         elif isinstance(event, h2.events.DataReceived):
-            if event.flow_controlled_length:
+            if event.flow_controlled_length and self.reads:
                 self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
         elif isinstance(event, h2.events.ConnectionTerminated):
             self.goaway = self.goaway or (int(event.error_code), event.additional_data or b"")
@@ -361,21 +367,173 @@ class Suite:
         )
         raw.close()
 
+    def slow_readers(self) -> None:
+        client = self.bystander
+        client.create_project("hostile", "reliability suite: hostile clients")
+        client.create_subject("big", "hostile", kind="model", schema="id INT")
+        params = {"sleep_ms": "1", **{f"p{i}": "x" * 15_000 for i in range(4)}}
+        for _ in range(40):
+            client.submit_job("hostile", "RELY_QUICK", "big", params)
+        raw = RawConnection(self.server.port, settings={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 1}, reads=False)
+        list_request = jobs_pb2.ListJobsRequest(page_size=1000).SerializeToString()
+        streams = []
+        for _ in range(3):
+            stream = raw.open(LIST_JOBS, self.token)
+            raw.send(stream, prefix(len(list_request)) + list_request)
+            streams.append(stream)
+        watch = raw.open(WATCH_JOBS, self.token)
+        raw.send(watch, EMPTY_MESSAGE)
+        streams.append(watch)
+        start = time.monotonic()
+        raw.pump(lambda: all(raw.outcomes[s].reset is not None for s in streams), 10)
+        took = time.monotonic() - start
+        resets = [raw.outcomes[s].reset for s in streams]
+        self.check(
+            "streams whose client stops reading (window 1, no WINDOW_UPDATE) are reset ENHANCE_YOUR_CALM after --write-stall-timeout (2 s)",
+            all(r == int(h2.errors.ErrorCodes.ENHANCE_YOUR_CALM) for r in resets) and 1.5 < took < 8 and raw.goaway is None,
+            f"resets {resets} after {took:.2f} s, goaway {raw.goaway}",
+        )
+        raw.close()
+
     def run(self) -> None:
         self.unary_without_message()
         self.framing()
         self.streams_past_the_limit()
         self.watch_deadline()
         self.rapid_reset()
+        self.slow_readers()
         self.connection_cap()
         self.silent_connections()
+
+
+# MARK: - Figures (not a test: --bench)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] if ordered else float("nan")
+
+
+def latencies(client: kiln.Client, seconds: float) -> list[float]:
+    """Seconds per ListJobs(page 5) of an ordinary client, one call at a time, for ``seconds``."""
+    out = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        start = time.monotonic()
+        try:
+            client.list_jobs(page_size=5)
+            out.append(time.monotonic() - start)
+        except kiln.KilnError:
+            out.append(float("inf"))
+    return out
+
+
+def bench(server, token: str, streams: int, connections: int, attackers: int, attack_seconds: float) -> None:
+    """Prints kilnd's RSS before, during and after a slow-reader attack, and another
+    client's latency before and during a rapid-reset attack."""
+    import threading
+
+    from harness import rss_mb
+
+    client = server.client(timeout=30)
+    client.create_project("hostile", "reliability suite: hostile clients")
+    client.create_subject("big", "hostile", kind="model", schema="id INT")
+    params = {"sleep_ms": "1", **{f"p{i}": "x" * 15_000 for i in range(4)}}
+    for _ in range(40):
+        client.submit_job("hostile", "RELY_QUICK", "big", params)
+    time.sleep(2)
+    before = rss_mb(server.pid)
+    request = jobs_pb2.ListJobsRequest(page_size=1000).SerializeToString()
+    raws = []
+    for index in range(streams):
+        if index % (streams // connections) == 0:
+            raws.append(RawConnection(server.port, settings={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 1}, reads=False))
+        raw = raws[-1]
+        stream = raw.open(LIST_JOBS, token)
+        raw.send(stream, prefix(len(request)) + request)
+    peak = before
+    start = time.monotonic()
+    while time.monotonic() - start < 90 and not all(
+        all(o.reset is not None for o in raw.outcomes.values()) for raw in raws
+    ):
+        for raw in raws:
+            raw.pump(lambda: False, 0.05)
+        peak = max(peak, rss_mb(server.pid) or 0)
+    ended = time.monotonic() - start
+    for raw in raws:
+        raw.close()
+    time.sleep(35)  # kilnd hands free memory back every 30 s.
+    after = rss_mb(server.pid)
+    print(
+        f"slow readers: {streams} ListJobs streams ({len(raws)} connections, window 1, 40 jobs of 60 KB): "
+        f"RSS before {before:.0f} MB, peak {peak:.0f} MB (+{(peak - before) / streams * 1024:.0f} KB a stream), "
+        f"all reset after {ended:.1f} s, 35 s later {after:.0f} MB"
+    )
+
+    idle = latencies(client, 10)
+    stop = threading.Event()
+    resets = [0]
+
+    def attack() -> None:
+        while not stop.is_set():
+            try:
+                raw = RawConnection(server.port)
+            except OSError:
+                continue
+            while not stop.is_set() and raw.goaway is None and not raw.closed:
+                try:
+                    stream = raw.open(LIST_JOBS, token)
+                    raw.send(stream, prefix(len(request)) + request, end_stream=False)
+                    raw.conn.reset_stream(stream)
+                    raw.sock.sendall(raw.conn.data_to_send())
+                    resets[0] += 1
+                    raw.pump(lambda: False, 0.0005)
+                except (OSError, h2.exceptions.ProtocolError):
+                    break
+            raw.close()
+
+    threads = [threading.Thread(target=attack, daemon=True) for _ in range(attackers)]
+    for thread in threads:
+        thread.start()
+    cpu_before = sum(int(x) for x in open(f"/proc/{server.pid}/stat").read().split()[13:15])
+    during = latencies(client, attack_seconds)
+    cpu = (sum(int(x) for x in open(f"/proc/{server.pid}/stat").read().split()[13:15]) - cpu_before) / os.sysconf("SC_CLK_TCK")
+    stop.set()
+    for thread in threads:
+        thread.join()
+    print(
+        f"rapid reset: {attackers} attacking threads reset {resets[0]} streams in {attack_seconds:.0f} s "
+        f"(kilnd {cpu:.1f} CPU-s, {cpu / max(1, resets[0]) * 1e6:.0f} us a reset); another client's ListJobs "
+        f"p50/p99 {percentile(idle, 0.5) * 1e3:.1f}/{percentile(idle, 0.99) * 1e3:.1f} ms idle, "
+        f"{percentile(during, 0.5) * 1e3:.1f}/{percentile(during, 0.99) * 1e3:.1f} ms under attack "
+        f"({percentile(during, 0.99) / percentile(idle, 0.99):.2f}x), {sum(1 for v in during if v == float('inf'))} failed"
+    )
+    client.close()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keep", help="keep the work directory here")
+    parser.add_argument(
+        "--bench", action="store_true",
+        help="instead of the cases, print memory and latency figures under attack (default limits, release build if present)",
+    )
+    parser.add_argument("--streams", type=int, default=400, help="--bench: slow-reader streams")
+    parser.add_argument("--connections", type=int, default=4, help="--bench: their connections")
+    parser.add_argument("--attackers", type=int, default=8, help="--bench: rapid-reset threads")
+    parser.add_argument("--attack-seconds", type=float, default=10, help="--bench: how long the rapid-reset attack lasts")
     args = parser.parse_args()
     workdir = make_workdir("kiln-hostile-", args.keep)
+    if args.bench:
+        server, _ = setup_server(workdir, ["--write-stall-timeout", "10"], prefer_release=True)
+        server.start()
+        try:
+            bench(server, server.admin_token, args.streams, args.connections, args.attackers, args.attack_seconds)
+        finally:
+            server.stop()
+            if not args.keep:
+                shutil.rmtree(workdir, ignore_errors=True)
+        return 0
     server, _ = setup_server(workdir, FLAGS)
     server.start()
     suite = Suite(server)

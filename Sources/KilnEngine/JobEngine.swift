@@ -108,7 +108,7 @@ public final class JobEngine: Service, Sendable {
   ///   second query, for the job's detail only.
   /// - Throws: ``KilnError`` (not found, also when the caller may not see its project).
   public func job(id: String, caller: Caller, withCallbacks: Bool = false) async throws -> Job {
-    guard !id.isEmpty else { throw KilnError.invalidArgument(field: "id", "is empty") }
+    try InputLimits.checkID(id, field: "id")
     guard var job = try await store.job(id: id), caller.canView(job.project) else { throw KilnError.jobNotFound(id) }
     if withCallbacks { job.callbackDeliveries = try await store.callbackDeliveries(jobID: id, limit: 100) }
     return job
@@ -137,7 +137,7 @@ public final class JobEngine: Service, Sendable {
     _ action: JobAction, jobID: String, expectedRevision: Int64? = nil, idempotency: IdempotencyKey? = nil,
     caller: Caller
   ) async throws -> Job? {
-    guard !jobID.isEmpty else { throw KilnError.invalidArgument(field: "id", "is empty") }
+    try InputLimits.checkID(jobID, field: "id")
     let now = Date.kilnNow()
     let result = try await store.mutate(jobID: jobID, idempotency: idempotency, now: now) {
       (job: inout Job) throws(KilnError) -> JobChange in

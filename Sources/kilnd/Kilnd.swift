@@ -101,6 +101,9 @@ struct Kilnd: AsyncParsableCommand {
   @Option(name: .customLong("idle-timeout"), help: "Seconds a connection with no call open is kept; 0 keeps it for ever.")
   var idleTimeout = 300.0
 
+  @Option(name: .customLong("write-stall-timeout"), help: "Seconds a call may be unable to write (its client not reading) before it is reset (RESOURCE_EXHAUSTED).")
+  var writeStallTimeout = 60.0
+
   @Option(name: .customLong("close-grace"), help: "Seconds a connection told to go away (idle, or at shutdown) has to finish its calls before it is closed.")
   var closeGrace = 10.0
 
@@ -134,6 +137,7 @@ struct Kilnd: AsyncParsableCommand {
     guard maxConcurrentStreams >= 1 else { throw ValidationError("--max-concurrent-streams must be at least 1") }
     guard handshakeTimeout > 0 else { throw ValidationError("--handshake-timeout must be positive") }
     guard idleTimeout >= 0 else { throw ValidationError("--idle-timeout must not be negative") }
+    guard writeStallTimeout > 0 else { throw ValidationError("--write-stall-timeout must be positive") }
     guard closeGrace > 0 else { throw ValidationError("--close-grace must be positive") }
     guard keepalive > 0 else { throw ValidationError("--keepalive must be positive") }
   }
@@ -190,6 +194,7 @@ struct Kilnd: AsyncParsableCommand {
     configuration.idleTimeout = idleTimeout == 0 ? nil : .milliseconds(Int64(idleTimeout * 1000))
     configuration.keepaliveInterval = .milliseconds(Int64(keepalive * 1000))
     configuration.closeGracePeriod = .milliseconds(Int64(closeGrace * 1000))
+    configuration.connectionLimits.writeStallTimeout = .milliseconds(Int64(writeStallTimeout * 1000))
     let application: KilnApplication
     do {
       application = try await KilnApplication(configuration: configuration, logger: logger)

@@ -35,7 +35,8 @@ public struct ServerHarness: Sendable {
 
   /// A client configuration for `port` with the first ADMIN's token.
   public func adminConfiguration(port: Int) throws -> KilnClientConfiguration {
-    KilnClientConfiguration(host: "127.0.0.1", port: port, token: try adminToken)
+    KilnClientConfiguration(
+      host: "127.0.0.1", port: port, token: try adminToken, timeout: .seconds(30) * testTimeFactor)
   }
 
   /// Opens the data directory as a first start does, without serving, and returns the
@@ -126,11 +127,20 @@ public struct ServerHarness: Sendable {
   public func cleanUp() { try? FileManager.default.removeItem(at: dataDirectory) }
 }
 
-/// Waits until `condition` holds, checking every 20 ms, for at most `seconds`.
-/// Returns whether it held: tests assert on that, never on the time taken.
+/// How much slower than usual the tests may run: `KILN_TEST_TIME_FACTOR` (default 1).
+/// Sanitizers slow everything several times over (`KILN_TEST_TIME_FACTOR=5 swift test
+/// --sanitize=thread`); waits and client deadlines in the tests scale by it.
+public let testTimeFactor: Double = {
+  guard let value = ProcessInfo.processInfo.environment["KILN_TEST_TIME_FACTOR"], let factor = Double(value), factor >= 1
+  else { return 1 }
+  return factor
+}()
+
+/// Waits until `condition` holds, checking every 20 ms, for at most `seconds` (times
+/// ``testTimeFactor``). Returns whether it held: tests assert on that, never on the time taken.
 @discardableResult
 public func eventually(_ seconds: Double = 30, _ condition: () async throws -> Bool) async rethrows -> Bool {
-  let deadline = Date().addingTimeInterval(seconds)
+  let deadline = Date().addingTimeInterval(seconds * testTimeFactor)
   while Date() < deadline {
     if try await condition() { return true }
     try? await Task.sleep(for: .milliseconds(20))

@@ -73,10 +73,14 @@ public struct KilnError: Error, Sendable, Hashable, CustomStringConvertible {
   public var details: [String: String]
 
   /// Creates an error.
+  ///
+  /// The message and the details' values are cut to ``InputLimits/maxMessageBytes`` and
+  /// ``InputLimits/maxDetailBytes``: whatever a message quotes, it never repeats a
+  /// client's oversized input in full.
   public init(code: Code, message: String, details: [String: String] = [:]) {
     self.code = code
-    self.message = message
-    self.details = details
+    self.message = message.bounded(toBytes: InputLimits.maxMessageBytes)
+    self.details = details.mapValues { $0.bounded(toBytes: InputLimits.maxDetailBytes) }
   }
 
   public var description: String { "\(code): \(message)" }
@@ -85,17 +89,17 @@ public struct KilnError: Error, Sendable, Hashable, CustomStringConvertible {
 extension KilnError {
   /// A field of a request is missing or malformed.
   public static func invalidArgument(field: String, _ problem: String) -> KilnError {
-    KilnError(code: .invalidArgument, message: "\(field): \(problem)", details: [DetailKey.field: field])
+    KilnError(code: .invalidArgument, message: "\(field): \(problem)", details: [DetailKey.field: field.bounded(toBytes: 128)])
   }
 
   /// No job with this id exists (for the caller).
   public static func jobNotFound(_ id: String) -> KilnError {
-    KilnError(code: .notFound, message: "job \(id) not found")
+    KilnError(code: .notFound, message: "job \(InputLimits.quoted(id)) not found")
   }
 
   /// No project with this name exists (for the caller).
   public static func projectNotFound(_ name: String) -> KilnError {
-    KilnError(code: .notFound, message: "project \(name) not found")
+    KilnError(code: .notFound, message: "project \(InputLimits.quoted(name)) not found")
   }
 
   /// The job's status does not allow the operation.

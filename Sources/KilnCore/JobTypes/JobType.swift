@@ -48,6 +48,7 @@ public struct JobType: Sendable, Hashable, Codable {
   /// - Returns: The parameters the job will run with.
   /// - Throws: ``KilnError`` (invalid argument) naming the first missing required parameter.
   public func resolveParams(_ given: [String: String]) throws(KilnError) -> [String: String] {
+    try InputLimits.checkParams(given)
     var resolved = given
     for param in params {
       if let value = resolved[param.name], !value.isEmpty { continue }

@@ -65,7 +65,9 @@ public struct Subject: Sendable, Hashable, Codable {
     }
     for (key, value) in attributes {
       guard !key.isEmpty else { throw .invalidArgument(field: attributesField, "has an empty key") }
-      guard key.utf8.count <= 256 else { throw .invalidArgument(field: "\(attributesField).\(key)", "key is longer than 256 bytes") }
+      guard key.utf8.count <= 256 else {
+        throw .invalidArgument(field: attributesField, "the key \(InputLimits.quoted(key)) is longer than 256 bytes")
+      }
       guard value.utf8.count <= 4096 else {
         throw .invalidArgument(field: "\(attributesField).\(key)", "value is longer than 4096 bytes")
       }

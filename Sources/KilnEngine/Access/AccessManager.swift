@@ -282,7 +282,7 @@ public final class AccessManager: Sendable {
   /// Revokes a token: the caller's own, or anyone's for an ADMIN.
   /// - Throws: ``KilnError`` (not found) for an unknown token or another user's.
   public func revokeToken(id: String, caller: Caller) async throws -> AccessToken {
-    guard !id.isEmpty else { throw KilnError.invalidArgument(field: "id", "is empty") }
+    try InputLimits.checkID(id, field: "id")
     guard let token = try await store.token(id: id), caller.isAdmin || token.user == caller.name else {
       throw KilnError(code: .notFound, message: "token \(id) not found")
     }
@@ -295,7 +295,16 @@ public final class AccessManager: Sendable {
   // MARK: - Audit
 
   /// Appends to the audit trail; a failure is logged, never thrown at the audited call.
+  ///
+  /// Its text fields are cut to bounded lengths first (the message to 1 KiB, the others
+  /// to 256 bytes): a refused request's oversized field would otherwise be stored in
+  /// full, and make the trail itself too large to read back.
   public func record(_ event: AuditEvent) async {
+    var event = event
+    for field in [\AuditEvent.actor, \.tokenID, \.method, \.targetKind, \.target, \.project, \.peer] {
+      event[keyPath: field] = event[keyPath: field].bounded(toBytes: 256)
+    }
+    event.message = event.message.bounded(toBytes: 1024)
     do {
       try await store.appendAudit(event)
     } catch {

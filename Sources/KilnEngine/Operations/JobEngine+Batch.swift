@@ -76,7 +76,7 @@ extension JobEngine {
       guard ids.count <= configuration.maxBatchSize else {
         throw KilnError.invalidArgument(field: "ids", "more than \(configuration.maxBatchSize) ids")
       }
-      if let empty = ids.firstIndex(of: "") { throw KilnError.invalidArgument(field: "ids[\(empty)]", "is empty") }
+      for (index, id) in ids.enumerated() { try InputLimits.checkID(id, field: "ids[\(index)]") }
     case .filter(let filter):
       ids = try await store.jobIDs(matching: caller.scope(filter, operating: true).normalized, limit: configuration.maxBatchSize + 1)
       guard ids.count <= configuration.maxBatchSize else {

@@ -106,11 +106,12 @@ public final class KilnApplication: Sendable {
     let connections = ConnectionCounter(limits: configuration.connectionLimits)
     let maxMessageBytes = transportConfig.rpc.maxRequestPayloadSize
     let closeGrace = configuration.closeGracePeriod
+    let writeStallTimeout = configuration.connectionLimits.writeStallTimeout
     transportConfig.channelDebuggingCallbacks.onAcceptTCPConnection = {
       ConnectionGuard.install(on: $0, counter: connections, closeGrace: closeGrace, logger: logger)
     }
     transportConfig.channelDebuggingCallbacks.onAcceptHTTP2Stream = {
-      RequestStreamGuard.install(on: $0, maxMessageBytes: maxMessageBytes)
+      RequestStreamGuard.install(on: $0, maxMessageBytes: maxMessageBytes, writeStallTimeout: writeStallTimeout)
     }
     transport = HTTP2ServerTransport.Posix(
       address: .ipv4(host: configuration.host, port: configuration.port),
@@ -124,7 +125,7 @@ public final class KilnApplication: Sendable {
       interval: configuration.compactionInterval, logger: logger)
     access = AccessManager(store: store, engine: engine, projectCallbacks: projectCallbacks, logger: logger)
     try await access.loadProjectCallbacks()
-    let audit = AuditTrail(access: access)
+    let audit = AuditTrail(access: access, refusalsPerSecond: configuration.unauthenticatedAuditRowsPerSecond)
     retention = JobRetention(
       store: store, logsDirectory: logsDirectory, keepFor: configuration.jobRetentionAge,
       interval: configuration.jobRetentionInterval, logger: logger)
@@ -161,6 +162,7 @@ public final class KilnApplication: Sendable {
           .init(service: retention),
           .init(service: GRPCServerService(server: server)),
           .init(service: hub),
+          .init(service: MemoryTrimmer()),
           .init(service: ShutdownAnnouncer(signal: stopping)),
         ],
         gracefulShutdownSignals: configuration.handlesSignals ? [.sigterm, .sigint] : [],

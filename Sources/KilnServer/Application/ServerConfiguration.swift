@@ -71,6 +71,9 @@ public struct ServerConfiguration: Sendable {
   /// process loses nothing, but a power loss or kernel crash can lose the changes
   /// acknowledged since the last checkpoint.
   public var durableCommits: Bool = true
+  /// How many calls refused for want of a valid token the audit trail records per
+  /// second (bursts of ten times as many); the rest are counted in the next row.
+  public var unauthenticatedAuditRowsPerSecond: Int = 10
   /// Serve over TLS with this certificate and key; plaintext when `nil`.
   public var tls: ServerTLS?
   /// Interceptors that run after Kiln's own (for embedding, and for fault injection in tests).

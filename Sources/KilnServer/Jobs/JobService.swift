@@ -161,8 +161,8 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
     -> Kiln_V1_GetStepLogResponse
   {
     try await mappingErrors(logger, "GetStepLog") {
-      guard !request.jobID.isEmpty else { throw KilnError.invalidArgument(field: "job_id", "is empty") }
-      guard !request.stepID.isEmpty else { throw KilnError.invalidArgument(field: "step_id", "is empty") }
+      try InputLimits.checkID(request.jobID, field: "job_id")
+      try InputLimits.checkID(request.stepID, field: "step_id")
       guard request.limit >= 0 else { throw KilnError.invalidArgument(field: "limit", "is negative") }
       let limit = request.limit == 0 ? Self.defaultLogChunk : min(Int(request.limit), Self.maxLogChunk)
       let chunk = try await engine.readStepLog(
@@ -205,7 +205,7 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
     request: Kiln_V1_WatchJobRequest, response: RPCWriter<Kiln_V1_WatchJobsResponse>, context: ServerContext
   ) async throws {
     try await mappingErrors(logger, "WatchJob") {
-      guard !request.id.isEmpty else { throw KilnError.invalidArgument(field: "id", "is empty") }
+      try InputLimits.checkID(request.id, field: "id")
       var filter = try RequestContext.caller.scope(JobFilter())
       filter.ids = [request.id]
       let watch = WatchRequest(
@@ -221,8 +221,8 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
     request: Kiln_V1_FollowStepLogRequest, response: RPCWriter<Kiln_V1_FollowStepLogResponse>, context: ServerContext
   ) async throws {
     try await mappingErrors(logger, "FollowStepLog") {
-      guard !request.jobID.isEmpty else { throw KilnError.invalidArgument(field: "job_id", "is empty") }
-      guard !request.stepID.isEmpty else { throw KilnError.invalidArgument(field: "step_id", "is empty") }
+      try InputLimits.checkID(request.jobID, field: "job_id")
+      try InputLimits.checkID(request.stepID, field: "step_id")
       try await cancellingOnRPCCancellation {
         try await watcher.followStepLog(
           jobID: request.jobID, step: request.stepID, offset: request.offset, caller: try RequestContext.caller
@@ -242,7 +242,7 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
   private func perform<M: RequestWithID>(
     _ action: JobAction, _ method: String, _ request: M, _ id: String, _ requestID: String, _ expectedRevision: Int64?
   ) async throws -> Kiln_V1_Job {
-    guard !id.isEmpty else { throw KilnError.invalidArgument(field: "id", "is empty") }
+    try InputLimits.checkID(id, field: "id")
     let key = try idempotencyKey(method, request, \.requestID, try RequestContext.caller)
     let job = try await engine.perform(
       action, jobID: id, expectedRevision: expectedRevision, idempotency: key, caller: try RequestContext.caller)

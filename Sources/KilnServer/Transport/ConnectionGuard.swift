@@ -56,7 +56,11 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     address = context.remoteAddress?.ipAddress ?? "unknown"
     if let reason = counter.admit(address) {
       refused = true
-      logger.warning("refused a connection from \(address): \(reason)")
+      let (log, suppressed) = counter.logRefusal()
+      if log {
+        let more = suppressed > 0 ? " (and \(suppressed) more refused since the last one logged)" : ""
+        logger.warning("refused a connection from \(address): \(reason)\(more)")
+      }
       let refusal = context.channel.allocator.buffer(bytes: Self.refusalFrames(reason: "kilnd refused the connection: \(reason)"))
       context.writeAndFlush(wrapOutboundOut(.byteBuffer(refusal))).whenComplete { _ in context.close(promise: nil) }
       // The handlers behind see the connection come and go as any other, so that

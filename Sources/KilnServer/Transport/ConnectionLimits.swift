@@ -21,6 +21,10 @@ public struct ConnectionLimits: Sendable, Hashable {
   /// resetting streams in a loop cannot make the server start handler after handler.
   public var maxStreamOpensPerSecond: Int = 2_000
 
+  /// How long a stream may stay unable to write (the client's flow-control window
+  /// closed: it does not read) before it is reset, and the memory held for it freed.
+  public var writeStallTimeout: Duration = .seconds(60)
+
   /// Creates limits with the documented defaults.
   public init() {}
 }
@@ -58,6 +62,22 @@ final class ConnectionCounter: Sendable {
       open.total -= 1
       let left = open.byAddress[address, default: 1] - 1
       open.byAddress[address] = left > 0 ? left : nil
+    }
+  }
+
+  private let refusalLog = Mutex<(last: ContinuousClock.Instant?, suppressed: Int)>((nil, 0))
+
+  /// Whether a refusal is to be logged now (at most one line a second, so that a flood
+  /// of connections does not become a flood of log lines), and how many were not.
+  func logRefusal() -> (log: Bool, suppressed: Int) {
+    refusalLog.withLock { state in
+      let now = ContinuousClock.now
+      if let last = state.last, now - last < .seconds(1) {
+        state.suppressed += 1
+        return (false, 0)
+      }
+      defer { state = (now, 0) }
+      return (true, state.suppressed)
     }
   }
 

@@ -34,6 +34,18 @@ import NIOHTTP2
 ///   a stream past ``ConnectionLimits/maxConcurrentStreams``, or opened faster than
 ///   ``ConnectionLimits/maxStreamOpensPerSecond``, gets `RST_STREAM(REFUSED_STREAM)`
 ///   on its own, which clients may retry, and the connection's other calls go on.
+/// - **A client that stops reading held the server's memory for ever.** NIO's HTTP/2
+///   buffers what a stream writes beyond the client's flow-control window, without a
+///   bound in time or bytes: 400 ListJobs streams of a client advertising a window of
+///   1 byte grew kilnd by more than a gigabyte. A stream that stays unwritable (its
+///   window closed) for ``ConnectionLimits/writeStallTimeout`` is reset with
+///   `RST_STREAM(ENHANCE_YOUR_CALM)`, which gRPC clients report as RESOURCE_EXHAUSTED
+///   (trailers cannot reach a client that does not read: they queue behind the data),
+///   and NIO drops what it held for it.
+/// - **A stream reset as soon as it is opened still ran its handler** (the HTTP/2
+///   rapid-reset attack, CVE-2023-44487, cost ≈2 ms of CPU a stream). The guard holds a
+///   stream's frames until the end of the read that brought its HEADERS; a RST_STREAM in
+///   that same read drops them, and grpc-swift never starts the call.
 final class RequestStreamGuard: ChannelDuplexHandler, RemovableChannelHandler {
   typealias InboundIn = HTTP2Frame.FramePayload
   typealias InboundOut = HTTP2Frame.FramePayload
@@ -57,17 +69,23 @@ final class RequestStreamGuard: ChannelDuplexHandler, RemovableChannelHandler {
   private var prefix: [UInt8] = []
   private var remaining = 0
 
-  init(maxMessageBytes: Int, connection: ConnectionGuard?) {
+  /// How long the stream may stay unwritable before it is reset.
+  private let writeStallTimeout: Duration
+  private var stallTimer: Scheduled<Void>?
+
+  init(maxMessageBytes: Int, writeStallTimeout: Duration, connection: ConnectionGuard?) {
     self.maxMessageBytes = maxMessageBytes
+    self.writeStallTimeout = writeStallTimeout
     self.connection = connection
   }
 
   /// Installs the guard on an accepted HTTP/2 stream, in front of everything else, and
   /// counts the stream against its connection's limits.
-  static func install(on channel: any Channel, maxMessageBytes: Int) -> EventLoopFuture<Void> {
+  static func install(on channel: any Channel, maxMessageBytes: Int, writeStallTimeout: Duration) -> EventLoopFuture<Void> {
     channel.eventLoop.makeCompletedFuture {
       let connection = try? channel.parent?.pipeline.syncOperations.handler(type: ConnectionGuard.self)
-      let streamGuard = RequestStreamGuard(maxMessageBytes: maxMessageBytes, connection: connection)
+      let streamGuard = RequestStreamGuard(
+        maxMessageBytes: maxMessageBytes, writeStallTimeout: writeStallTimeout, connection: connection)
       if let connection {
         streamGuard.refusal = connection.streamOpened()
         streamGuard.counted = streamGuard.refusal == nil
@@ -77,6 +95,7 @@ final class RequestStreamGuard: ChannelDuplexHandler, RemovableChannelHandler {
   }
 
   func handlerRemoved(context: ChannelHandlerContext) {
+    stallTimer?.cancel()
     if counted {
       counted = false
       connection?.streamClosed()
@@ -99,19 +118,64 @@ final class RequestStreamGuard: ChannelDuplexHandler, RemovableChannelHandler {
         return answer(context: context, code: 13, message: message)
       }
       requestEncoded = frame.headers["grpc-encoding"].contains { $0 != "identity" }
-      guard frame.endStream else { return context.fireChannelRead(data) }
+      guard frame.endStream else { return forward(data, context: context) }
       var open = frame
       open.endStream = false
-      context.fireChannelRead(wrapInboundOut(.headers(open)))
-      context.fireChannelRead(wrapInboundOut(.data(.init(data: .byteBuffer(ByteBuffer()), endStream: true))))
+      forward(wrapInboundOut(.headers(open)), context: context)
+      forward(wrapInboundOut(.data(.init(data: .byteBuffer(ByteBuffer()), endStream: true))), context: context)
     case .data(let frame):
       if case .byteBuffer(let buffer) = frame.data, let problem = readPrefixes(buffer, endStream: frame.endStream) {
         return answer(context: context, code: problem.code, message: problem.message)
       }
-      context.fireChannelRead(data)
+      forward(data, context: context)
+    case .rstStream where !held.isEmpty:
+      // Reset in the same read as its HEADERS (the rapid-reset pattern): grpc-swift never
+      // sees the call, so no handler starts for it.
+      held.removeAll()
+      answered = true
+      context.close(promise: nil)
     default:
+      forward(data, context: context)
+    }
+  }
+
+  /// Frames of the stream's first read, held until the read is complete.
+  private var held: [NIOAny] = []
+  private var holding = true
+
+  /// Passes a frame on, or holds it while the stream's first read is in progress.
+  private func forward(_ data: NIOAny, context: ChannelHandlerContext) {
+    if holding {
+      held.append(data)
+    } else {
       context.fireChannelRead(data)
     }
+  }
+
+  func channelReadComplete(context: ChannelHandlerContext) {
+    if holding {
+      holding = false
+      let frames = held
+      held.removeAll()
+      for frame in frames where !answered { context.fireChannelRead(frame) }
+    }
+    context.fireChannelReadComplete()
+  }
+
+  func channelWritabilityChanged(context: ChannelHandlerContext) {
+    if context.channel.isWritable {
+      stallTimer?.cancel()
+      stallTimer = nil
+    } else if stallTimer == nil, !answered {
+      let timeout = writeStallTimeout
+      stallTimer = context.eventLoop.scheduleTask(in: TimeAmount(timeout)) { [weak self] in
+        guard let self, !self.answered, !context.channel.isWritable else { return }
+        self.answered = true
+        context.writeAndFlush(self.wrapOutboundOut(.rstStream(.enhanceYourCalm)), promise: nil)
+        context.close(promise: nil)
+      }
+    }
+    context.fireChannelWritabilityChanged()
   }
 
   func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

@@ -1,0 +1,36 @@
+import ServiceLifecycle
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Hands the memory the allocator keeps free back to the system, every `interval`.
+///
+/// glibc's malloc keeps freed memory in per-thread arenas and returns it to the system
+/// only from the top of each heap: after 400 streams of a client that did not read were
+/// ended, 708 MB stayed resident in kilnd with nothing using it. `malloc_trim(0)` releases
+/// the free pages of every arena (`madvise(MADV_DONTNEED)`); it walks the free lists, which
+/// takes well under a millisecond on an idle heap, so once every 30 seconds costs nothing
+/// measurable. On a C library without it, the service only waits for shutdown.
+struct MemoryTrimmer: Service {
+  var interval: Duration = .seconds(30)
+
+  /// glibc's `malloc_trim`, looked up at run time: it is declared in `<malloc.h>`, which
+  /// Swift's Glibc module does not include; `nil` on a C library without it (musl).
+  static let mallocTrim: (@convention(c) (Int) -> Int32)? = {
+    #if canImport(Glibc)
+      guard let symbol = dlsym(nil, "malloc_trim") else { return nil }
+      return unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
+    #else
+      return nil
+    #endif
+  }()
+
+  func run() async throws {
+    while !Task.isCancelled && !Task.isShuttingDownGracefully {
+      let interval = self.interval
+      _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+      _ = Self.mallocTrim?(0)
+    }
+  }
+}
