@@ -166,9 +166,35 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    // Seeded, mutation-based fuzz cases over what hostile clients and configuration files
+    // reach: the job-type parser, page tokens, filters, wire timestamps, names. One library,
+    // so `kiln-fuzz` and `KilnFuzzingTests` run the same code.
+    .target(
+      name: "KilnFuzzing",
+      dependencies: [
+        "KilnCore", "KilnServer", "KilnProto", "KilnWire",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "Crypto", package: "swift-crypto"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // The fuzz suite for long runs (run in release): `swift run -c release kiln-fuzz --inputs 10000000`.
+    .executableTarget(
+      name: "kiln-fuzz",
+      dependencies: [
+        "KilnFuzzing",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: swiftSettings
+    ),
     .testTarget(
       name: "KilnCoreTests",
       dependencies: ["KilnCore"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "KilnFuzzingTests",
+      dependencies: ["KilnFuzzing"],
       swiftSettings: swiftSettings
     ),
     .testTarget(

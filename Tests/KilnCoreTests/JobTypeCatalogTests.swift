@@ -44,6 +44,7 @@ struct JobTypeCatalogTests {
       (#"{"job_types":[{"name":"A","callback_url":"ftp://h/x","steps":[{"name":"S","sleep":{"duration_ms":1}}]}]}"#, "job_types.A.callback_url"),
       (#"{"job_types":[{"name":"A","callback_url":"/just/a/path","steps":[{"name":"S","sleep":{"duration_ms":1}}]}]}"#, "callback_url"),
       (#"{"job_types":[{"name":"A","callback_url":"http:///nohost","steps":[{"name":"S","sleep":{"duration_ms":1}}]}]}"#, "has no host"),
+      (#"{"job_types":[{"name":"A","steps":[{"name":"S","sleep":{"duration_ms":1},"max_retries":2147483648}]}]}"#, "steps.S.max_retries"),
     ])
   func malformed(json: String, mention: String) {
     let error = #expect(throws: KilnError.self) { try JobTypeCatalog.decode(json: Data(json.utf8)) }

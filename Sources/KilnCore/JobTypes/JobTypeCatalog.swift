@@ -25,6 +25,12 @@ public struct JobTypeCatalog: Sendable {
         guard step.maxRetries >= 0, step.retryBackoffMillis >= 0, step.timeoutMillis >= 0 else {
           throw .invalidArgument(field: "job_types.\(type.name).steps.\(step.name)", "negative retry or timeout")
         }
+        // The wire's StepType.max_retries is an int32: a larger count used to pass here and
+        // trap in ListJobTypes's conversion, on every call.
+        guard step.maxRetries <= Int(Int32.max) else {
+          throw .invalidArgument(
+            field: "job_types.\(type.name).steps.\(step.name).max_retries", "\(step.maxRetries) is above \(Int32.max)")
+        }
         if case .exec(let program, let arguments, _) = step.kind {
           guard program.hasPrefix("/") else {
             throw .invalidArgument(

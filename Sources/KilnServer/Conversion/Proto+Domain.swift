@@ -1,7 +1,7 @@
 import Foundation
-import KilnCore
+package import KilnCore
 import KilnEngine
-import KilnProto
+package import KilnProto
 import KilnWire
 import SwiftProtobuf
 
@@ -10,7 +10,10 @@ import SwiftProtobuf
 
 extension Kiln_V1_JobStatus {
   /// The domain status; `unspecified` and unknown values are INVALID_ARGUMENT naming `field`.
-  func domain(field: String) throws(KilnError) -> JobStatus {
+  ///
+  /// `package`, not internal, so that the fuzz suite (`KilnFuzzing`, run by `kiln-fuzz` in
+  /// release builds, where `@testable import` is unavailable) exercises this very conversion.
+  package func domain(field: String) throws(KilnError) -> JobStatus {
     guard let status = domain else {
       throw .invalidArgument(field: field, self == .unspecified ? "status is unspecified" : "unknown status \(rawValue)")
     }
@@ -20,7 +23,10 @@ extension Kiln_V1_JobStatus {
 
 extension Kiln_V1_JobAction {
   /// The domain action; `unspecified` and unknown values are INVALID_ARGUMENT naming `field`.
-  func domain(field: String) throws(KilnError) -> JobAction {
+  ///
+  /// `package`, not internal, so that the fuzz suite (`KilnFuzzing`, run by `kiln-fuzz` in
+  /// release builds, where `@testable import` is unavailable) exercises this very conversion.
+  package func domain(field: String) throws(KilnError) -> JobAction {
     guard let action = domain else {
       throw .invalidArgument(field: field, self == .unspecified ? "action is unspecified" : "unknown action \(rawValue)")
     }
@@ -96,7 +102,13 @@ extension Kiln_V1_CallbackDelivery {
 }
 
 extension Kiln_V1_JobFilter {
-  func domain(field: String) throws(KilnError) -> JobFilter {
+  /// The domain filter; an empty project or job type, an unknown status, a timestamp outside
+  /// years 1–9999 or `create_time_from` after `create_time_to` is INVALID_ARGUMENT naming the field
+  /// under `field`.
+  ///
+  /// `package`, not internal, so that the fuzz suite (`KilnFuzzing`, run by `kiln-fuzz` in
+  /// release builds, where `@testable import` is unavailable) exercises this very conversion.
+  package func domain(field: String) throws(KilnError) -> JobFilter {
     var filter = JobFilter()
     for (i, project) in projects.enumerated() where project.isEmpty {
       throw .invalidArgument(field: "\(field).projects[\(i)]", "is empty")
@@ -123,7 +135,11 @@ extension Kiln_V1_JobFilter {
 }
 
 extension Kiln_V1_JobOrder {
-  func domain(field: String) throws(KilnError) -> JobOrder {
+  /// The domain order; an unknown order field is INVALID_ARGUMENT naming `field`.field.
+  ///
+  /// `package`, not internal, so that the fuzz suite (`KilnFuzzing`, run by `kiln-fuzz` in
+  /// release builds, where `@testable import` is unavailable) exercises this very conversion.
+  package func domain(field: String) throws(KilnError) -> JobOrder {
     let orderField: JobOrder.Field
     switch self.field {
     case .unspecified, .createTime: orderField = .createTime
@@ -140,7 +156,11 @@ extension Kiln_V1_JobOrder {
 }
 
 extension Kiln_V1_JobType {
-  init(_ type: JobType) {
+  /// The wire form of a configured job type (ListJobTypes).
+  ///
+  /// `package`, not internal, so that the fuzz suite (`KilnFuzzing`, run by `kiln-fuzz` in
+  /// release builds, where `@testable import` is unavailable) exercises this very conversion.
+  package init(_ type: JobType) {
     self.init()
     name = type.name
     description_p = type.description

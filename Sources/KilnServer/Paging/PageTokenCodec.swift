@@ -1,6 +1,6 @@
 import Crypto
-import Foundation
-import KilnCore
+package import Foundation
+package import KilnCore
 
 /// Makes and checks ListJobs page tokens.
 ///
@@ -8,10 +8,14 @@ import KilnCore
 /// starts, and a digest of the filter and order it was issued for), followed by an
 /// HMAC-SHA256 of that body under a secret the store keeps. A token that was altered,
 /// or that is replayed with another filter or order, is refused.
-struct PageTokenCodec: Sendable {
+///
+/// `package`, not internal, so that the fuzz suite (`KilnFuzzing`, run by `kiln-fuzz` in release
+/// builds, where `@testable import` is unavailable) attacks this very codec.
+package struct PageTokenCodec: Sendable {
   private let key: SymmetricKey
 
-  init(secret: Data) {
+  /// Creates a codec that signs and checks tokens under `secret`.
+  package init(secret: Data) {
     key = SymmetricKey(data: secret)
   }
 
@@ -21,14 +25,18 @@ struct PageTokenCodec: Sendable {
     var cursor: JobPageCursor
   }
 
-  func encode(_ cursor: JobPageCursor, filter: JobFilter, order: JobOrder) throws -> String {
+  /// A token for the page after `cursor` of the list with this filter and order.
+  package func encode(_ cursor: JobPageCursor, filter: JobFilter, order: JobOrder) throws -> String {
     let body = Body(version: 1, query: try Self.digest(filter: filter, order: order), cursor: cursor)
     let payload = try JSONEncoder().encode(body)
     let mac = Data(HMAC<SHA256>.authenticationCode(for: payload, using: key))
     return Self.base64url(payload) + "." + Self.base64url(mac)
   }
 
-  func decode(_ token: String, filter: JobFilter, order: JobOrder) throws(KilnError) -> JobPageCursor {
+  /// The cursor in `token`, if this server issued it for this filter and order.
+  ///
+  /// - Throws: ``KilnError`` INVALID_ARGUMENT naming `page_token`.
+  package func decode(_ token: String, filter: JobFilter, order: JobOrder) throws(KilnError) -> JobPageCursor {
     let parts = token.split(separator: ".", omittingEmptySubsequences: false)
     guard parts.count == 2, let payload = Self.data(base64url: parts[0]), let mac = Self.data(base64url: parts[1]),
       HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: payload, using: key)
@@ -58,9 +66,15 @@ struct PageTokenCodec: Sendable {
       .replacingOccurrences(of: "=", with: "")
   }
 
+  /// The bytes of unpadded base64url text, if it is exactly what ``base64url(_:)`` writes.
+  ///
+  /// Foundation's decoder ignores the unused low bits of the last character and accepts
+  /// padding: without the round trip, "QR" and "QQ=" read as "QQ", so an altered token was
+  /// accepted.
   private static func data(base64url text: Substring) -> Data? {
     var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
     while base64.count % 4 != 0 { base64.append("=") }
-    return Data(base64Encoded: base64)
+    guard let data = Data(base64Encoded: base64), base64url(data) == text else { return nil }
+    return data
   }
 }
