@@ -89,7 +89,9 @@ public struct KilnError: Error, Sendable, Hashable, CustomStringConvertible {
 extension KilnError {
   /// A field of a request is missing or malformed.
   public static func invalidArgument(field: String, _ problem: String) -> KilnError {
-    KilnError(code: .invalidArgument, message: "\(field): \(problem)", details: [DetailKey.field: field.bounded(toBytes: 128)])
+    // The field path can quote a client's key (`params.KEY`): bounded, the same in both.
+    let field = field.bounded(toBytes: 128)
+    return KilnError(code: .invalidArgument, message: "\(field): \(problem)", details: [DetailKey.field: field])
   }
 
   /// No job with this id exists (for the caller).

@@ -126,7 +126,11 @@ package struct JobTypeCatalogFuzz: FuzzCase {
   }
 
   static func encode(_ types: [JobType]) throws -> [UInt8] {
-    Array(try JSONEncoder().encode(File(jobTypes: types)))
+    // Sorted keys: a dictionary's order differs between two equal dictionaries (Swift
+    // seeds each storage's hashing), and input i must depend only on the seed and i.
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = .sortedKeys
+    return Array(try encoder.encode(File(jobTypes: types)))
   }
 
   // MARK: - Generated catalogs

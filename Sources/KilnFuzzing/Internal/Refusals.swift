@@ -2,9 +2,11 @@ import KilnCore
 
 /// The longest error message a hostile input may cause, in bytes: errors go back to the
 /// caller and into logs, so one must never echo an unbounded input.
-///
-/// The same bound as `InputLimits.maxMessageBytes` on main; this branch predates that file.
-let maxMessageBytes = 2048
+let maxMessageBytes = InputLimits.maxMessageBytes
+
+/// The longest field path a refusal names (``KilnError/invalidArgument(field:_:)`` cuts
+/// longer ones, which can quote a client's key, with `…`).
+let maxFieldBytes = 128
 
 /// Checks a refusal's shape: INVALID_ARGUMENT, a `kiln-field` detail, a message that starts
 /// with the field and is bounded.
@@ -22,11 +24,13 @@ func refusalProblem(
     return "refusal names no field (\(DetailKey.field) detail): \(error)"
   }
   guard field.hasPrefix(fieldPrefix) else { return "refusal names field \(field), not one under \(fieldPrefix)" }
-  guard error.message.hasPrefix(field + ": ") else { return "message does not start with its field \(field): \(error.message)" }
+  // By bytes: a quoted value that starts with a combining mark joins the ": " before it
+  // into one Character, and String.hasPrefix compares Characters.
+  guard error.message.utf8.starts(with: (field + ": ").utf8) else { return "message does not start with its field \(field): \(error.message)" }
   if boundMessage, error.message.utf8.count > maxMessageBytes {
     return "message is \(error.message.utf8.count) bytes, above \(maxMessageBytes): \(error.message.fuzzPrefix(bytes: 200))…"
   }
-  if let allowedFields, !allowedFields.contains(field) {
+  if let allowedFields, !allowedFields.contains(field), !allowedFields.map({ $0.bounded(toBytes: maxFieldBytes) }).contains(field) {
     let expected = allowedFields.isEmpty ? "none (the input is valid)" : allowedFields.sorted().joined(separator: ", ")
     return "refused for \(field) (\(error.message.fuzzPrefix(bytes: 300))), but the input's problems are: \(expected)"
   }

@@ -56,7 +56,13 @@ package struct PageTokenCodec: Sendable {
     let encoder = JSONEncoder()
     encoder.outputFormatting = .sortedKeys
     encoder.dateEncodingStrategy = .millisecondsSince1970
-    var data = try encoder.encode(filter.normalized)
+    // A Set encodes in its storage's order, which differs between two equal sets: the
+    // caller's projects are encoded sorted, apart, so that equal filters digest alike.
+    var filter = filter.normalized
+    let allowedProjects = filter.allowedProjects?.sorted()
+    filter.allowedProjects = nil
+    var data = try encoder.encode(filter)
+    data.append(try encoder.encode(allowedProjects))
     data.append(try encoder.encode(order))
     return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
   }
