@@ -522,10 +522,14 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=4, help="--bench: their connections")
     parser.add_argument("--attackers", type=int, default=8, help="--bench: rapid-reset threads")
     parser.add_argument("--attack-seconds", type=float, default=10, help="--bench: how long the rapid-reset attack lasts")
+    parser.add_argument(
+        "--server-flags", default="--write-stall-timeout 10",
+        help="--bench: kilnd's extra flags (give '' to measure a kilnd older than them)",
+    )
     args = parser.parse_args()
     workdir = make_workdir("kiln-hostile-", args.keep)
     if args.bench:
-        server, _ = setup_server(workdir, ["--write-stall-timeout", "10"], prefer_release=True)
+        server, _ = setup_server(workdir, args.server_flags.split(), prefer_release=True)
         server.start()
         try:
             bench(server, server.admin_token, args.streams, args.connections, args.attackers, args.attack_seconds)
