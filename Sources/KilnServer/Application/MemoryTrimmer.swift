@@ -1,4 +1,6 @@
+import NIOPosix
 import ServiceLifecycle
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -15,6 +17,19 @@ import ServiceLifecycle
 struct MemoryTrimmer: Service {
   var interval: Duration = .seconds(30)
 
+  /// When the process last trimmed: several applications in one process (tests,
+  /// embeddings) trim once an interval between them, not once each.
+  private static let lastTrim = Mutex<ContinuousClock.Instant?>(nil)
+
+  private static func claimTrim(_ interval: Duration) -> Bool {
+    lastTrim.withLock { last in
+      let now = ContinuousClock.now
+      if let previous = last, now - previous < interval { return false }
+      last = now
+      return true
+    }
+  }
+
   /// glibc's `malloc_trim`, looked up at run time: it is declared in `<malloc.h>`, which
   /// Swift's Glibc module does not include; `nil` on a C library without it (musl).
   static let mallocTrim: (@convention(c) (Int) -> Int32)? = {
@@ -30,7 +45,10 @@ struct MemoryTrimmer: Service {
     while !Task.isCancelled && !Task.isShuttingDownGracefully {
       let interval = self.interval
       _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-      _ = Self.mallocTrim?(0)
+      guard let trim = Self.mallocTrim, Self.claimTrim(interval) else { continue }
+      // A trim walks and locks every arena, which can take a while on a large heap: on
+      // NIO's thread pool, never on one of the concurrency pool's few threads.
+      _ = try? await NIOThreadPool.singleton.runIfActive { _ = trim(0) }
     }
   }
 }
