@@ -91,10 +91,11 @@ public final class KilnApplication: Sendable {
     try PortCheck.ensureFree(host: configuration.host, port: configuration.port)
 
     var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
-    // No stream limit is advertised to NIO's HTTP/2, which would close the whole
-    // connection of a client that goes past it: RequestStreamGuard refuses the one
-    // stream instead (ConnectionLimits.maxConcurrentStreams).
-    transportConfig.http2.maxConcurrentStreams = nil
+    // NIO's HTTP/2 closes the whole connection of a client that goes past the stream
+    // limit it advertises (GOAWAY PROTOCOL_ERROR), and enforces 100 when none is given:
+    // it is told the protocol's largest value, and RequestStreamGuard refuses the one
+    // stream past ConnectionLimits.maxConcurrentStreams instead (REFUSED_STREAM).
+    transportConfig.http2.maxConcurrentStreams = Int(Int32.max)
     transportConfig.connection.maxIdleTime = configuration.idleTimeout
     // After its GOAWAY a connection has this long to close: a client that never answers
     // the shutdown ping would otherwise keep it open for ever.

@@ -30,7 +30,8 @@ import NIOHTTP2
 ///   a message is INTERNAL, each with a message saying which.
 /// - **Past the stream limit, NIO's HTTP/2 closes the whole connection** (GOAWAY
 ///   PROTOCOL_ERROR, `ConnectionStreamsState.swift`, `maxStreamsViolation`). kilnd
-///   advertises no limit to NIO and counts streams here instead (``ConnectionGuard``):
+///   gives NIO the protocol's largest limit (NIO enforces 100 when given none) and counts
+///   streams here instead (``ConnectionGuard``):
 ///   a stream past ``ConnectionLimits/maxConcurrentStreams``, or opened faster than
 ///   ``ConnectionLimits/maxStreamOpensPerSecond``, gets `RST_STREAM(REFUSED_STREAM)`
 ///   on its own, which clients may retry, and the connection's other calls go on.
