@@ -100,6 +100,11 @@ func changeRevisions(_ messages: [Kiln_V1_WatchJobsResponse]) -> [Int64] {
   messages.filter { [.created, .updated, .deleted].contains($0.kind) }.map(\.revision)
 }
 
+/// The ids of the jobs that `messages` show finished.
+func finishedIDs(_ messages: [Kiln_V1_WatchJobsResponse]) -> Set<String> {
+  Set(messages.filter { $0.job.status == .finished }.map(\.job.id))
+}
+
 /// A value shared with `@Sendable` closures in tests.
 final class LockedBox<Value: Sendable>: Sendable {
   private let mutex: Mutex<Value>

@@ -83,9 +83,7 @@ struct WatchTests {
     }
   }
 
-  @Test(
-    "a watch resumes across a restart of the server on the same data directory with no gap or repeat",
-    .disabled("times out in full-suite runs on 2 cores (requeued jobs not seen finishing in 60 s); passes alone; see the issue 17 note"))
+  @Test("a watch resumes across a restart of the server on the same data directory with no gap or repeat")
   func resumeAcrossRestart() async throws {
     let harness = ServerHarness()
     defer { harness.cleanUp() }
@@ -119,7 +117,8 @@ struct WatchTests {
         $0.sinceRevision = lastRevision
         $0.includeProgress = true
       }) { messages in
-        Set(messages.filter { $0.job.status == .finished }.map(\.job.id)).count == 4
+        // A job may already have finished in the first life when the machine is slow to shut down.
+        finishedIDs(firstMessages).union(finishedIDs(messages)).count == 4
       }
       let all = changeRevisions(firstMessages) + changeRevisions(resumed)
       let first = try #require(all.first)
