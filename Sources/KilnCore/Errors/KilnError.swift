@@ -104,6 +104,12 @@ extension KilnError {
     KilnError(code: .notFound, message: "project \(InputLimits.quoted(name)) not found")
   }
 
+  /// Disabling `name` would leave the server without an enabled ADMIN.
+  public static func lastEnabledAdmin(_ name: String) -> KilnError {
+    KilnError(
+      code: .failedPrecondition, message: "\(InputLimits.quoted(name)) is the last enabled ADMIN; create another ADMIN first")
+  }
+
   /// The job's status does not allow the operation.
   public static func operationNotAllowed(_ action: JobAction, status: JobStatus, jobID: String) -> KilnError {
     let allowed = JobTransitions.allowedActions(for: status).map(\.verb)

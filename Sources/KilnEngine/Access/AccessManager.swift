@@ -217,12 +217,6 @@ public final class AccessManager: Sendable {
   public func setUserDisabled(_ name: String, disabled: Bool, caller: Caller) async throws -> User {
     try requireAdmin(caller, to: "disable users")
     guard !name.isEmpty else { throw KilnError.invalidArgument(field: "name", "is empty") }
-    if disabled {
-      let admins = try await store.users().filter { $0.isAdmin && !$0.isDisabled }
-      if admins.map(\.name) == [name] {
-        throw KilnError(code: .failedPrecondition, message: "\(name) is the last enabled ADMIN; create another ADMIN first")
-      }
-    }
     let user = try await store.setUserDisabled(name, disabled: disabled)
     invalidateGrants()
     return user

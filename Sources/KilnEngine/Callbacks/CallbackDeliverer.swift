@@ -18,7 +18,7 @@ import Synchronization
 /// attempts in flight are cancelled without being counted; their deliveries stay due
 /// and are made after the next start.
 public final class CallbackDeliverer: Service, Sendable {
-  let store: any JobStore
+  let store: any CallbackOutbox & JobEventLog
   let sender: any CallbackSender
   /// How deliveries are retried and limited.
   public let configuration: CallbackConfiguration
@@ -35,7 +35,7 @@ public final class CallbackDeliverer: Service, Sendable {
   ///
   /// - Parameter sender: How a callback is posted; AsyncHTTPClient when `nil`.
   public init(
-    store: any JobStore, configuration: CallbackConfiguration = .init(), sender: (any CallbackSender)? = nil,
+    store: any CallbackOutbox & JobEventLog, configuration: CallbackConfiguration = .init(), sender: (any CallbackSender)? = nil,
     logger: Logger
   ) {
     self.store = store

@@ -14,7 +14,7 @@ public import ServiceLifecycle
 /// or log directories of deleted jobs, which ``removeOrphanedLogs()`` removes when the
 /// service starts. Deleting the row first means no job ever exists without its logs.
 public struct JobRetention: Service {
-  let store: any JobStore
+  let store: any JobRecordStore
   let logsDirectory: URL
   /// How long an ended job is kept after its last change; `.zero` keeps jobs forever.
   public let keepFor: Duration
@@ -33,7 +33,7 @@ public struct JobRetention: Service {
   ///   - logsDirectory: The engine's step-log directory (``EngineConfiguration/logsDirectory``).
   ///   - keepFor: How long an ended job is kept; `.zero` keeps jobs forever.
   public init(
-    store: any JobStore, logsDirectory: URL, keepFor: Duration, interval: Duration = .seconds(600),
+    store: any JobRecordStore, logsDirectory: URL, keepFor: Duration, interval: Duration = .seconds(600),
     batchSize: Int = 100, logger: Logger
   ) {
     self.store = store

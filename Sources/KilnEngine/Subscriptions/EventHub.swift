@@ -47,14 +47,14 @@ public final class EventHub: Service, Sendable {
     var closed = false
   }
 
-  let store: any JobStore
+  let store: any JobEventLog
   let configuration: Configuration
   let logger: Logger
   let state: Mutex<State>
 
   /// Creates a hub that delivers events after `startRevision` (normally the store's
   /// current revision when the server starts).
-  public init(store: any JobStore, startRevision: Int64, configuration: Configuration = .init(), logger: Logger) {
+  public init(store: any JobEventLog, startRevision: Int64, configuration: Configuration = .init(), logger: Logger) {
     self.store = store
     self.configuration = configuration
     self.logger = logger

@@ -9,7 +9,7 @@ public import ServiceLifecycle
 /// and takes a fresh snapshot. Also forgets idempotency answers older than
 /// `keepRequestsFor` (a retry that late acts again, as with Stripe's 24 hours).
 public struct EventLogCompactor: Service {
-  let store: any JobStore
+  let store: any JobEventLog & IdempotencyRecords
   /// The most events kept.
   public let keepEvents: Int
   /// The longest time an event is kept.
@@ -22,7 +22,7 @@ public struct EventLogCompactor: Service {
 
   /// Creates a compactor.
   public init(
-    store: any JobStore, keepEvents: Int, keepFor: Duration, interval: Duration,
+    store: any JobEventLog & IdempotencyRecords, keepEvents: Int, keepFor: Duration, interval: Duration,
     keepRequestsFor: Duration = .seconds(24 * 3600), logger: Logger
   ) {
     self.store = store

@@ -117,6 +117,13 @@ extension SQLiteJobStore: AccessStore {
 
   public func setUserDisabled(_ name: String, disabled: Bool) async throws -> User {
     try await writer.write { db in
+      // Checked in the write transaction itself: two ADMINs disabling each other at
+      // once cannot both pass a check made before it.
+      if disabled {
+        let enabledAdmins = try String.fetchAll(
+          db, sql: "SELECT name FROM account WHERE is_admin AND NOT is_disabled ORDER BY name LIMIT 2")
+        if enabledAdmins == [name] { throw KilnError.lastEnabledAdmin(name) }
+      }
       try db.execute(sql: "UPDATE account SET is_disabled = ? WHERE name = ?", arguments: [disabled, name])
       guard db.changesCount > 0, let user = try Self.fetchUser(db, name) else { throw Self.userNotFound(name) }
       return user

@@ -53,8 +53,9 @@ public protocol AccessStore: Sendable {
   /// Every user, with their roles, by name.
   func users() async throws -> [User]
 
-  /// Disables or enables a user.
-  /// - Throws: ``KilnError`` (not found).
+  /// Disables or enables a user, refusing, in the same transaction, to disable the last
+  /// enabled ADMIN.
+  /// - Throws: ``KilnError``: not found; failed precondition (``KilnError/lastEnabledAdmin(_:)``).
   func setUserDisabled(_ name: String, disabled: Bool) async throws -> User
 
   /// Gives a user a role in a project, replacing the one they had.

@@ -1,0 +1,113 @@
+import Foundation
+import KilnCore
+import KilnStore
+import Testing
+
+/// Filters, orders and pages of ``JobRecordStore/listJobs(filter:order:limit:after:)``, for every store.
+@Suite("Store contract: listing jobs", .timeLimit(.minutes(3)))
+struct JobListingContractTests {
+  /// A store with jobs across projects, statuses, types and subjects, created a second apart.
+  func seed(_ store: any ContractStore, count: Int = 60) async throws -> [Job] {
+    let base = Date(timeIntervalSince1970: 1_700_000_000)
+    var jobs: [Job] = []
+    for i in 0..<count {
+      var job = makeJob(
+        id: String(format: "job-%03d", i), project: ["p1", "p2", "p3"][i % 3], type: ["A", "B"][i % 2],
+        subject: ["orders", "Sales_model", "users", "sales_2"][i % 4], created: base.addingTimeInterval(Double(i / 2)))
+      job.status = JobStatus.allCases[i % 6]
+      job.durationMillis = Int64((i * 37) % 11)
+      jobs.append(try #require(try await store.insert(job, idempotency: nil).job))
+    }
+    return jobs
+  }
+
+  static let filters: [JobFilter] = [
+    JobFilter(),
+    JobFilter(projects: ["p1"]),
+    JobFilter(projects: ["p2", "p3"], statuses: [.running, .error]),
+    JobFilter(jobTypes: ["B"]),
+    JobFilter(subject: "orders"),
+    JobFilter(key: "SALES"),
+    JobFilter(key: "job-01"),
+    JobFilter(createdFrom: Date(timeIntervalSince1970: 1_700_000_005), createdTo: Date(timeIntervalSince1970: 1_700_000_012)),
+    JobFilter(projects: ["nope"]),
+  ]
+
+  @Test("the store's filter selects exactly what JobFilter.matches selects", arguments: StoreUnderTest.all)
+  func storeAgreesWithMatches(_ kind: StoreUnderTest) async throws {
+    try await kind.withStore { store in
+      let jobs = try await seed(store)
+      for filter in Self.filters {
+        let page = try await store.listJobs(filter: filter, order: JobOrder(), limit: 1000, after: nil)
+        #expect(Set(page.jobs.map(\.id)) == Set(jobs.filter(filter.matches).map(\.id)), "\(filter)")
+        #expect(page.totalCount == jobs.filter(filter.matches).count, "\(filter)")
+        #expect(page.next == nil)
+      }
+    }
+  }
+
+  @Test("walking pages visits every job once in order, for every order", arguments: StoreUnderTest.all)
+  func pagination(_ kind: StoreUnderTest) async throws {
+    try await kind.withStore { store in
+      let jobs = try await seed(store)
+      for field in JobOrder.Field.allCases {
+        for ascending in [true, false] {
+          try await walkPages(store, jobs, JobOrder(field: field, ascending: ascending))
+        }
+      }
+    }
+  }
+
+  func walkPages(_ store: any ContractStore, _ jobs: [Job], _ order: JobOrder) async throws {
+    let (field, ascending) = (order.field, order.ascending)
+    var seen: [Job] = []
+    var cursor: JobPageCursor?
+    var pages = 0
+    repeat {
+      let page = try await store.listJobs(filter: JobFilter(), order: order, limit: 7, after: cursor)
+      #expect(page.totalCount == jobs.count)
+      seen += page.jobs
+      cursor = page.next
+      pages += 1
+    } while cursor != nil && pages < 100
+    #expect(seen.count == jobs.count)
+    #expect(Set(seen.map(\.id)).count == jobs.count)
+    let expected = jobs.sorted { a, b in
+      let (x, y) = ascending ? (a, b) : (b, a)
+      let kx = Self.key(x, field), ky = Self.key(y, field)
+      return kx == ky ? x.id < y.id : kx < ky
+    }
+    #expect(seen.map(\.id) == expected.map(\.id))
+  }
+
+  static func key(_ job: Job, _ field: JobOrder.Field) -> String {
+    switch field {
+    case .createTime: String(format: "%020.0f", job.createTime.timeIntervalSince1970 * 1000)
+    case .updateTime: String(format: "%020.0f", job.updateTime.timeIntervalSince1970 * 1000)
+    case .duration: String(format: "%020d", job.durationMillis)
+    case .status: String(JobStatus.allCases.firstIndex(of: job.status)!)
+    case .jobType: job.jobType
+    case .project: job.project
+    case .subject: job.subject
+    }
+  }
+
+  @Test("pages stay correct while jobs are inserted between them", arguments: StoreUnderTest.all)
+  func paginationWhileInserting(_ kind: StoreUnderTest) async throws {
+    try await kind.withStore { store in
+      let jobs = try await seed(store, count: 30)
+      var seen: [String] = []
+      var cursor: JobPageCursor?
+      var inserted = 0
+      repeat {
+        let page = try await store.listJobs(filter: JobFilter(), order: JobOrder(), limit: 4, after: cursor)
+        seen += page.jobs.map(\.id)
+        cursor = page.next
+        // Newer jobs sort before the cursor (newest first): they must not shift later pages.
+        _ = try await store.insert(makeJob(id: "new-\(inserted)"), idempotency: nil)
+        inserted += 1
+      } while cursor != nil
+      #expect(seen == jobs.sorted { ($0.createTime, $0.id) > ($1.createTime, $1.id) }.map(\.id))
+    }
+  }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import KilnCore
+import KilnStore
+import Testing
+
+/// What the contract suites need of a store: everything the engine and the access
+/// layer ask of one database.
+typealias ContractStore = JobStore & AccessStore
+
+/// One store implementation the contract suites run against, fresh for each test.
+///
+/// The suites in this folder are written once against ``ContractStore`` and run for
+/// every entry of ``all``: a second database (PostgreSQL) adds its entry here, and
+/// passes when it keeps the rules ``JobStore`` documents.
+struct StoreUnderTest: Sendable, CustomTestStringConvertible {
+  /// The name in test output.
+  let name: String
+  /// Opens an empty store; the returned closure removes what it left behind.
+  let open: @Sendable () async throws -> (any ContractStore, @Sendable () -> Void)
+
+  var testDescription: String { name }
+
+  /// Every implementation the contract holds for.
+  static let all: [StoreUnderTest] = [.sqliteFile, .sqliteInMemory]
+
+  /// SQLite in WAL mode on a file: a pool of readers beside one writer, as kilnd runs.
+  static let sqliteFile = StoreUnderTest(name: "SQLite file") {
+    let directory = try temporaryDirectory()
+    let store = try SQLiteJobStore(path: directory.appendingPathComponent("kiln.sqlite").path)
+    return (store, { try? FileManager.default.removeItem(at: directory) })
+  }
+
+  /// SQLite in memory: one connection for reads and writes.
+  static let sqliteInMemory = StoreUnderTest(name: "SQLite in memory") {
+    (try SQLiteJobStore.inMemory(), {})
+  }
+
+  /// Runs `body` with a fresh store holding the projects the tests use, each with its
+  /// ``testSubjects(project:)``, then removes the store.
+  func withStore<Result>(_ body: (any ContractStore) async throws -> Result) async throws -> Result {
+    let (store, cleanUp) = try await open()
+    defer { cleanUp() }
+    try await seedProjects(store)
+    return try await body(store)
+  }
+}
+
+/// The subjects the tests' jobs name, by project: `s` everywhere, the listing tests'
+/// names in p1, p2 and p3, and `s0`… in p1.
+func testSubjects(project: String) -> [String] {
+  var names = ["s"]
+  if ["p1", "p2", "p3"].contains(project) { names += ["orders", "Sales_model", "users", "sales_2"] }
+  if project == "p1" { names += (0..<25).map { "s\($0)" } }
+  return names
+}
+
+/// Creates the projects the tests use, each with its ``testSubjects(project:)``.
+func seedProjects(_ store: any ContractStore) async throws {
+  for name in ["p", "p1", "p2", "p3", "a", "b", "c"] where try await store.project(named: name) == nil {
+    try await store.createProject(Project(name: name, description: "", createTime: Date(), creator: "test"))
+    for subject in testSubjects(project: name) {
+      try await store.createSubject(Subject(project: name, name: subject, createTime: Date(), creator: "test"))
+    }
+  }
+}
+
+/// A SQLite store (in memory, or the file at `path`) seeded like the contract suites',
+/// for the tests of what only SQLite does.
+func testStore(path: String? = nil) async throws -> SQLiteJobStore {
+  let store = try path.map { try SQLiteJobStore(path: $0) } ?? SQLiteJobStore.inMemory()
+  try await seedProjects(store)
+  return store
+}
+
+/// A job in `project` on `subject` with two steps, created at `created`.
+func makeJob(
+  id: String = UUID().uuidString.lowercased(), project: String = "p1", type: String = "T", subject: String = "s",
+  status: JobStatus = .pending, created: Date = .kilnNow()
+) -> Job {
+  Job(
+    id: id, project: project, jobType: type, subject: subject, status: status,
+    steps: [Step(name: "A", index: 0), Step(name: "B", index: 1)], submitter: "tester", createTime: created,
+    updateTime: created, queuedTime: status == .pending ? created : nil)
+}
+
+/// A new empty directory under the temporary directory.
+func temporaryDirectory() throws -> URL {
+  let url = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-test-\(UUID().uuidString)")
+  try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+  return url
+}
+
+/// Moves a job to `status` in one mutation with an updated event.
+func move(_ store: any ContractStore, _ id: String, to status: JobStatus) async throws {
+  _ = try await store.mutate(jobID: id, idempotency: nil, now: .kilnNow()) { (job: inout Job) throws(KilnError) -> JobChange in
+    job.move(to: status, at: .kilnNow())
+    return .update(.updated)
+  }
+}
