@@ -113,9 +113,21 @@ extension KilnClient {
     try await call { try await accessService.listUsers(.init(), options: callOptions()) }.users.map(\.domain)
   }
 
-  /// Disables (or enables again) a user (ADMIN): a disabled user's tokens are refused
-  /// and their open watches end.
-  public func setUserDisabled(_ name: String, _ disabled: Bool) async throws(KilnError) -> User {
+  /// Disables a user (ADMIN): their tokens are refused and their open watches end.
+  /// The last enabled ADMIN cannot be disabled (failed precondition).
+  @discardableResult
+  public func disableUser(_ name: String) async throws(KilnError) -> User {
+    try await setDisabled(true, user: name)
+  }
+
+  /// Enables a disabled user again (ADMIN): their tokens that are not revoked or
+  /// expired work again.
+  @discardableResult
+  public func enableUser(_ name: String) async throws(KilnError) -> User {
+    try await setDisabled(false, user: name)
+  }
+
+  private func setDisabled(_ disabled: Bool, user name: String) async throws(KilnError) -> User {
     let response = try await call {
       try await accessService.setUserDisabled(
         .with {

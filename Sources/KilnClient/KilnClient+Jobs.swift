@@ -107,35 +107,42 @@ extension KilnClient {
   ///   ``KilnError/allowedActions``); aborted.
   @discardableResult
   public func pause(_ id: String, expectedRevision: Int64? = nil, requestID: String? = nil) async throws(KilnError) -> Job {
-    try await perform(.pause, id, expectedRevision, requestID)!
+    try await perform(.pause, onJob: id, expectedRevision: expectedRevision, requestID: requestID)!
   }
 
   /// Resumes a PAUSED or ERROR job: it continues at its first unfinished step.
   @discardableResult
   public func resume(_ id: String, expectedRevision: Int64? = nil, requestID: String? = nil) async throws(KilnError) -> Job {
-    try await perform(.resume, id, expectedRevision, requestID)!
+    try await perform(.resume, onJob: id, expectedRevision: expectedRevision, requestID: requestID)!
   }
 
   /// Restarts a job from its first step, as a new attempt with the same id.
   @discardableResult
   public func restart(_ id: String, expectedRevision: Int64? = nil, requestID: String? = nil) async throws(KilnError) -> Job {
-    try await perform(.restart, id, expectedRevision, requestID)!
+    try await perform(.restart, onJob: id, expectedRevision: expectedRevision, requestID: requestID)!
   }
 
   /// Discards a job for good.
   @discardableResult
   public func discard(_ id: String, expectedRevision: Int64? = nil, requestID: String? = nil) async throws(KilnError) -> Job {
-    try await perform(.discard, id, expectedRevision, requestID)!
+    try await perform(.discard, onJob: id, expectedRevision: expectedRevision, requestID: requestID)!
   }
 
   /// Deletes a FINISHED or DISCARDED job and its logs.
   public func delete(_ id: String, expectedRevision: Int64? = nil, requestID: String? = nil) async throws(KilnError) {
-    _ = try await perform(.delete, id, expectedRevision, requestID)
+    _ = try await perform(.delete, onJob: id, expectedRevision: expectedRevision, requestID: requestID)
   }
 
-  /// Applies `action` to one job; the job after it, or `nil` after a delete.
+  /// Applies `action` to one job: the operation chosen at run time, as a console's
+  /// menu or the shell does.
+  ///
+  /// - Parameters:
+  ///   - expectedRevision: Refuse (failed precondition) unless the job is still at this revision.
+  ///   - requestID: The request id the server deduplicates by; a new one when `nil`,
+  ///     reused by every retry of this call.
+  /// - Returns: The job after the operation, or `nil` after a delete.
   public func perform(
-    _ action: JobAction, _ id: String, _ expectedRevision: Int64? = nil, _ requestID: String? = nil
+    _ action: JobAction, onJob id: String, expectedRevision: Int64? = nil, requestID: String? = nil
   ) async throws(KilnError) -> Job? {
     // One request id for the logical call, reused by every retry.
     let requestID = requestID ?? Self.newRequestID()

@@ -212,7 +212,7 @@ public struct ClientTLS: Sendable, Hashable {
 public struct RetryPolicy: Sendable {
   /// Attempts in all, the first included; 1 disables retries.
   public var maxAttempts: Int
-  /// The wait before the first retry; it doubles for each further one.
+  /// The longest wait before the first retry; the bound doubles for each further one.
   public var initialBackoff: Duration
   /// The longest wait between two attempts.
   public var maxBackoff: Duration
@@ -224,14 +224,33 @@ public struct RetryPolicy: Sendable {
     self.maxBackoff = maxBackoff
   }
 
-  /// The wait before retry number `retry` (from 1).
-  func backoff(forRetry retry: Int) -> Duration {
+  /// The longest wait before retry number `retry` (from 1): `initialBackoff` doubled
+  /// for each retry after the first, at most `maxBackoff`.
+  func backoffBound(forRetry retry: Int) -> Duration {
     var wait = initialBackoff
     for _ in 1..<max(retry, 1) {
       wait = wait * 2
       if wait >= maxBackoff { return maxBackoff }
     }
     return min(wait, maxBackoff)
+  }
+
+  /// The wait before retry number `retry` (from 1): a random duration up to
+  /// ``backoffBound(forRetry:)``, as gRPC's retry design (A6) and grpc-swift's
+  /// `RetryPolicy` do, so that the many clients a server restart disconnects at once do
+  /// not all come back at once.
+  func backoff<Generator: RandomNumberGenerator>(forRetry retry: Int, using generator: inout Generator) -> Duration {
+    let bound = backoffBound(forRetry: retry)
+    let (seconds, attoseconds) = bound.components
+    let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    guard nanoseconds > 0 else { return .zero }
+    return .nanoseconds(Int64.random(in: 0...nanoseconds, using: &generator))
+  }
+
+  /// The wait before retry number `retry` (from 1), drawn from the system's generator.
+  func backoff(forRetry retry: Int) -> Duration {
+    var generator = SystemRandomNumberGenerator()
+    return backoff(forRetry: retry, using: &generator)
   }
 }
 

@@ -32,6 +32,12 @@ struct KilnClientTests {
 
       let held = try await kiln.submit(project: "sales", type: "INDEX_BUILD", subject: "a", params: Self.long)
       let waiting = try await kiln.submit(project: "sales", type: "INDEX_BUILD", subject: "b", params: Self.long)
+      // A timed wait for a job that does not end: DEADLINE_EXCEEDED naming it and its status.
+      let timedOut = await #expect(throws: KilnError.self) {
+        _ = try await kiln.waitForJob(waiting.id, timeout: .milliseconds(300))
+      }
+      #expect(timedOut?.code == .deadlineExceeded)
+      #expect(timedOut?.message == "job \(waiting.id) did not end within 0.3 seconds: its status is still PENDING")
       #expect(try await kiln.pause(waiting.id).status == .paused)
       #expect(try await kiln.resume(waiting.id).status == .pending)
       #expect(try await kiln.restart(held.id).attempt == 2)
@@ -208,6 +214,14 @@ struct KilnClientTests {
     let configuration = try KilnClientConfiguration.fromEnvironment(["KILN_ADDR": "[::1]:9000", "KILN_TOKEN": "t"])
     #expect(configuration.host == "::1" && configuration.port == 9000 && configuration.token == "t")
     #expect(throws: KilnError.self) { try KilnClientConfiguration.fromEnvironment(["KILN_ADDR": "nohost"]) }
-    #expect(RetryPolicy(initialBackoff: .milliseconds(100), maxBackoff: .seconds(1)).backoff(forRetry: 3) == .milliseconds(400))
+    let policy = RetryPolicy(initialBackoff: .milliseconds(100), maxBackoff: .seconds(1))
+    #expect(policy.backoffBound(forRetry: 1) == .milliseconds(100))
+    #expect(policy.backoffBound(forRetry: 3) == .milliseconds(400))
+    #expect(policy.backoffBound(forRetry: 9) == .seconds(1))
+    // Jitter: every wait is within its bound, and the waits of many clients spread out.
+    let waits = (0..<200).map { _ in policy.backoff(forRetry: 3) }
+    #expect(waits.allSatisfy { $0 >= .zero && $0 <= .milliseconds(400) })
+    #expect(Set(waits).count > 100)
+    #expect(waits.contains { $0 < .milliseconds(200) } && waits.contains { $0 > .milliseconds(200) })
   }
 }

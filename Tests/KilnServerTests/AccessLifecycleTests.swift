@@ -80,15 +80,15 @@ struct AccessLifecycleTests {
         #expect(try await withKilnClient(opsSecond) { try await $0.whoAmI().user.name } == "ops")
 
         // Disabling the user ends the other watch and refuses every token of theirs.
-        _ = try await admin.setUserDisabled("ops", true)
+        try await admin.disableUser("ops")
         #expect(Self.code(of: await watchSecond.result) == .unauthenticated)
         let disabled = await #expect(throws: KilnError.self) { try await withKilnClient(opsSecond) { _ = try await $0.whoAmI() } }
         #expect(disabled?.message.contains("disabled") == true)
-        _ = try await admin.setUserDisabled("ops", false)
+        try await admin.enableUser("ops")
         #expect(try await withKilnClient(opsSecond) { try await $0.whoAmI().user.name } == "ops")
 
         // The last enabled ADMIN cannot lock everyone out.
-        let lockout = await #expect(throws: KilnError.self) { _ = try await admin.setUserDisabled("admin", true) }
+        let lockout = await #expect(throws: KilnError.self) { try await admin.disableUser("admin") }
         #expect(lockout?.code == .failedPrecondition)
 
         // Listing: revoked tokens only when asked for; another user's only for an ADMIN.

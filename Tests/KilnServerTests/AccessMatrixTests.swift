@@ -224,7 +224,7 @@ let probes: [Probe] = [
   Probe(rpc: "AccessService/SetUserDisabled", expected: adminOnly) { world, who, kiln in
     let name = "disable-\(who.rawValue.filter(\.isLetter))"
     _ = try await world.admin.createUser(name)
-    _ = try await kiln.setUserDisabled(name, true)
+    try await kiln.disableUser(name)
   },
   Probe(rpc: "AccessService/GrantRole", expected: adminOnly) { world, who, kiln in
     let name = "grant-\(who.rawValue.filter(\.isLetter))"

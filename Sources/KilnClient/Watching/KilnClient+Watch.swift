@@ -39,13 +39,40 @@ extension KilnClient {
     }
   }
 
-  /// Waits until the job is FINISHED or DISCARDED (or ERROR, when `untilError` is set),
-  /// and returns it.
+  /// Waits until the job is FINISHED or DISCARDED (or ERROR, when `orError` is set),
+  /// and returns it. The watch underneath reconnects after a dropped connection.
   ///
-  /// - Parameter orError: Also return when the job reaches ERROR (resumable, so not final).
-  /// - Throws: ``KilnError``: not found, or whatever ended the watch.
-  public func waitForJob(_ id: String, orError: Bool = true) async throws(KilnError) -> Job {
-    var last: Job?
+  /// - Parameters:
+  ///   - orError: Also return when the job reaches ERROR (resumable, so not final).
+  ///   - timeout: How long to wait at most; `nil` waits as long as it takes.
+  /// - Throws: ``KilnError``: not found; deadline exceeded (naming the job and its last
+  ///   status) when `timeout` passes first; or whatever ended the watch.
+  public func waitForJob(_ id: String, orError: Bool = true, timeout: Duration? = nil) async throws(KilnError) -> Job {
+    guard let timeout else { return try await waitForJobUntilDone(id, orError: orError) }
+    let latest = LatestJob()
+    do {
+      return try await withThrowingTaskGroup(of: Job?.self) { group in
+        group.addTask { try await self.waitForJobUntilDone(id, orError: orError, seen: latest) }
+        group.addTask {
+          try await Task.sleep(for: timeout)
+          return nil
+        }
+        defer { group.cancelAll() }
+        guard let job = try await group.next() ?? nil else {
+          let status = latest.job.map { "its status is still \($0.status.rawValue)" } ?? "it was not seen yet"
+          throw KilnError(code: .deadlineExceeded, message: "job \(id) did not end within \(timeout): \(status)")
+        }
+        return job
+      }
+    } catch {
+      throw KilnError.from(error)
+    }
+  }
+
+  private func waitForJobUntilDone(_ id: String, orError: Bool, seen: LatestJob? = nil) async throws(KilnError) -> Job {
+    var last: Job? {
+      didSet { seen?.job = last }
+    }
     do {
       for try await event in watchJob(id) {
         switch event {
@@ -219,5 +246,16 @@ extension KilnClient {
         return
       }
     }
+  }
+}
+
+/// The newest state of the job a timed ``KilnClient/waitForJob(_:orError:timeout:)``
+/// has seen, for its timeout's message.
+private final class LatestJob: Sendable {
+  private let latest = Mutex<Job?>(nil)
+
+  var job: Job? {
+    get { latest.withLock { $0 } }
+    set { latest.withLock { $0 = newValue } }
   }
 }

@@ -36,7 +36,7 @@ func operate(_ action: JobAction, _ global: GlobalOptions, _ selection: Selectio
       try confirm("\(action.verb) \(count) job(s)?", count: count)
     }
     if !batch, let id = selection.ids.first {
-      let job = try await kiln.perform(action, id, selection.expectedRevision)
+      let job = try await kiln.perform(action, onJob: id, expectedRevision: selection.expectedRevision)
       if let job { printJob(job, global.output) } else if global.output == .table { print("deleted \(id)") }
       return
     }

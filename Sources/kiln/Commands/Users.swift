@@ -86,7 +86,7 @@ struct UserCommand: AsyncParsableCommand {
 
 private func setDisabled(_ global: GlobalOptions, _ name: String, _ disabled: Bool) async throws {
   try await Users().reporting {
-    let user = try await global.connect { try await $0.setUserDisabled(name, disabled) }
+    let user = try await global.connect { disabled ? try await $0.disableUser(name) : try await $0.enableUser(name) }
     switch global.output {
     case .json: printJSONLine(UserJSON(user))
     case .table: print("\(disabled ? "disabled" : "enabled") \(user.name)")
