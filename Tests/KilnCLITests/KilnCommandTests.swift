@@ -32,46 +32,10 @@ struct KilnCommand {
     return candidates[0].appendingPathComponent("kiln")
   }()
 
-  struct Result {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-  }
-
-  /// Runs `kiln ARGUMENTS` with stdin from /dev/null (no terminal) and waits for it.
-  ///
-  /// The blocking reads and wait happen on a Dispatch thread: the server under test runs
-  /// in this process, and blocking the concurrency pool would stall it.
-  func run(_ arguments: String..., stdin: String? = nil) async throws -> Result {
-    try await withCheckedThrowingContinuation { continuation in
-      DispatchQueue.global().async {
-        continuation.resume(with: Swift.Result { try runBlocking(arguments, stdin: stdin) })
-      }
-    }
-  }
-
-  private func runBlocking(_ arguments: [String], stdin: String?) throws -> Result {
-    let process = Process()
-    process.executableURL = Self.executable
-    process.arguments = arguments
-    process.environment = environment
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    let input = Pipe()
-    process.standardInput = stdin == nil ? FileHandle.nullDevice : input
-    try process.run()
-    if let stdin {
-      input.fileHandleForWriting.write(Data(stdin.utf8))
-      try input.fileHandleForWriting.close()
-    }
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Result(
-      status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-      stderr: String(decoding: stderr, as: UTF8.self))
+  /// Runs `kiln ARGUMENTS` with stdin from /dev/null (no terminal) and waits for it,
+  /// off the concurrency pool (the server under test runs in this process).
+  func run(_ arguments: String..., stdin: String? = nil) async throws -> ChildProcessRunner.Output {
+    try await ChildProcessRunner.run(Self.executable, arguments, environment: environment, stdin: stdin)
   }
 }
 
@@ -322,23 +286,21 @@ struct KilnCommandTests {
       let kiln = KilnCommand(port: port, token: try harness.adminToken)
       // The first line is the snapshot: after it, every change is live.
       let reader = out.fileHandleForReading
-      let first = await withCheckedContinuation { continuation in
-        DispatchQueue.global().async {
-          var line = Data()
-          while let byte = try? reader.read(upToCount: 1), let character = byte.first, character != UInt8(ascii: "\n") {
-            line.append(character)
-          }
-          continuation.resume(returning: String(decoding: line, as: UTF8.self))
-        }
-      }
+      let first = await ChildProcessRunner.readLine(reader)
       #expect(first.contains("\"kind\":\"SNAPSHOT\""))
       #expect(try await kiln.run("subject", "create", "s").status == 0)
       let id = try await kiln.run("submit", "SNAPSHOT_BUILD", "s", "sleep_ms=0").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
       #expect(try await kiln.run("wait", id).status == 0)
-      try await Task.sleep(for: .milliseconds(300))
+      // Read until the watch has printed the job's FINISHED update (or the watch ends).
+      var lines: [String] = []
+      while true {
+        let line = await ChildProcessRunner.readLine(reader)
+        if line.isEmpty { break }
+        lines.append(line)
+        if line.contains(id), line.contains("\"FINISHED\"") { break }
+      }
       process.terminate()
-      process.waitUntilExit()
-      let lines = String(decoding: reader.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+      _ = await ChildProcessRunner.exitStatus(of: process)
       // Heartbeats come whenever the watch is silent for 5 s (a slow machine): not changes.
       let kinds = lines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["kind"] as? String }
         .filter { $0 != "HEARTBEAT" }

@@ -82,6 +82,7 @@ struct JobEngineTests {
       #expect(paused.status == .paused)
       #expect(paused.steps.map(\.status) == [.finished, .paused, .pending])
       #expect(await eventually { !isAlive(leader) && !isAlive(child) })
+      // Not a wait for a state: nothing may start the paused job again meanwhile.
       try await Task.sleep(for: .milliseconds(200))
       #expect(try await engine.job(id: job.id, caller: .system).status == .paused)
 

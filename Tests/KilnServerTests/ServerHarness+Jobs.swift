@@ -9,7 +9,7 @@ extension ServerHarness {
     _ body: (JobsClient, KilnApplication) async throws -> R
   ) async throws -> R {
     try await run(maxRunning: maxRunning, perProject: perProject, port: 0, configure: configure) { client, app in
-      try await TestServer.$engine.withValue(app.engine) { try await body(client.jobService, app) }
+      try await ServerHarness.$currentEngine.withValue(app.engine) { try await body(client.jobService, app) }
     }
   }
 }

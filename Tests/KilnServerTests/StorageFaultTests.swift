@@ -14,18 +14,26 @@ import Testing
 /// with UNAVAILABLE naming the cause, reads keep working, and writes work again once
 /// the cause is gone. The data directory is a small tmpfs of its own (root only, as CI
 /// runs; elsewhere the suite is skipped).
-@Suite("Storage faults", .enabled(if: Tmpfs.canMount), .timeLimit(.minutes(2)))
+@Suite("Storage faults", .enabled("needs root, to mount a tmpfs") { await Tmpfs.canMount() }, .timeLimit(.minutes(2)))
 struct StorageFaultTests {
-  /// A harness whose data directory is a tmpfs of `megabytes`.
-  func mountedHarness(megabytes: Int) throws -> ServerHarness {
+  /// Runs `body` with a harness whose data directory is a tmpfs of `megabytes`, then
+  /// unmounts it, also when `body` throws.
+  func withMountedHarness(megabytes: Int, _ body: (ServerHarness) async throws -> Void) async throws {
     let harness = ServerHarness()
     try FileManager.default.createDirectory(at: harness.dataDirectory, withIntermediateDirectories: true)
-    try #require(Tmpfs.run("/bin/mount", "-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", harness.dataDirectory.path) == 0)
-    return harness
+    let mounted = await Tmpfs.run("/bin/mount", "-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", harness.dataDirectory.path)
+    try #require(mounted == 0)
+    do {
+      try await body(harness)
+    } catch {
+      await unmount(harness)
+      throw error
+    }
+    await unmount(harness)
   }
 
-  func unmount(_ harness: ServerHarness) {
-    Tmpfs.run("/bin/umount", "-l", harness.dataDirectory.path)
+  func unmount(_ harness: ServerHarness) async {
+    await Tmpfs.run("/bin/umount", "-l", harness.dataDirectory.path)
     harness.cleanUp()
   }
 
@@ -40,35 +48,35 @@ struct StorageFaultTests {
 
   @Test("a full disk refuses mutations with UNAVAILABLE naming the cause; reads work; writes resume when space returns")
   func diskFull() async throws {
-    let harness = try mountedHarness(megabytes: 16)
-    defer { unmount(harness) }
-    try await harness.run { jobs, _ in
-      let first = try await jobs.submit(params: ["sleep_ms": "0"])
-      let filler = harness.dataDirectory.appendingPathComponent("filler")
-      fill(filler)
-      // The WAL may still have room for a few small commits: write until one is refused.
-      var refusal: RPCError?
-      var acknowledged = [first.id]
-      for i in 0..<500 where refusal == nil {
-        do {
-          acknowledged.append(try await jobs.submit(params: ["sleep_ms": "0", "pad": String(repeating: "x", count: 2000 + i)]).id)
-        } catch let error as RPCError {
-          refusal = error
+    try await withMountedHarness(megabytes: 16) { harness in
+      try await harness.run { jobs, _ in
+        let first = try await jobs.submit(params: ["sleep_ms": "0"])
+        let filler = harness.dataDirectory.appendingPathComponent("filler")
+        fill(filler)
+        // The WAL may still have room for a few small commits: write until one is refused.
+        var refusal: RPCError?
+        var acknowledged = [first.id]
+        for i in 0..<500 where refusal == nil {
+          do {
+            acknowledged.append(try await jobs.submit(params: ["sleep_ms": "0", "pad": String(repeating: "x", count: 2000 + i)]).id)
+          } catch let error as RPCError {
+            refusal = error
+          }
         }
-      }
-      let refused = try #require(refusal, "no write failed on a full disk")
-      #expect(refused.code == .unavailable, "\(refused)")
-      #expect(refused.message.contains("disk holding the data directory is full"), "\(refused.message)")
-      // Reads keep working, and every acknowledged job is there.
-      #expect(try await jobs.get(first.id).id == first.id)
-      let listed = try await jobs.listJobs(.with { $0.pageSize = 1000 }).jobs.map(\.id)
-      #expect(Set(acknowledged).isSubset(of: Set(listed)))
+        let refused = try #require(refusal, "no write failed on a full disk")
+        #expect(refused.code == .unavailable, "\(refused)")
+        #expect(refused.message.contains("disk holding the data directory is full"), "\(refused.message)")
+        // Reads keep working, and every acknowledged job is there.
+        #expect(try await jobs.get(first.id).id == first.id)
+        let listed = try await jobs.listJobs(.with { $0.pageSize = 1000 }).jobs.map(\.id)
+        #expect(Set(acknowledged).isSubset(of: Set(listed)))
 
-      try FileManager.default.removeItem(at: filler)
-      let after = try await jobs.submit(params: ["sleep_ms": "0"])
-      #expect(try await jobs.waitFor(after.id, .finished))
-      // A runner whose write failed on the full disk retried it: no job is left RUNNING.
-      for id in acknowledged { #expect(try await jobs.waitFor(id, .finished), "job \(id)") }
+        try FileManager.default.removeItem(at: filler)
+        let after = try await jobs.submit(params: ["sleep_ms": "0"])
+        #expect(try await jobs.waitFor(after.id, .finished))
+        // A runner whose write failed on the full disk retried it: no job is left RUNNING.
+        for id in acknowledged { #expect(try await jobs.waitFor(id, .finished), "job \(id)") }
+      }
     }
   }
 
@@ -78,40 +86,38 @@ struct StorageFaultTests {
   /// one (SQLITE_READONLY, SQLITE_IOERR: see `StorageFailureTests`).
   @Test("a read-only data directory stops the start with one line naming the cause")
   func readOnlyAtStart() async throws {
-    let harness = try mountedHarness(megabytes: 16)
-    defer { unmount(harness) }
-    try await harness.serve { _, _ in }
-    try #require(Tmpfs.run("/bin/mount", "-o", "remount,ro", harness.dataDirectory.path) == 0)
-    do {
-      _ = try await KilnApplication(configuration: harness.configuration(), logger: StartupTests.logger)
-      Issue.record("the server started on a read-only data directory")
-    } catch let error as StartupError {
-      #expect(error.message.contains("Read-only file system"), "\(error.message)")
-      #expect(error.message.contains(harness.dataDirectory.path), "\(error.message)")
+    try await withMountedHarness(megabytes: 16) { harness in
+      try await harness.serve { _, _ in }
+      let remounted = await Tmpfs.run("/bin/mount", "-o", "remount,ro", harness.dataDirectory.path)
+      try #require(remounted == 0)
+      do {
+        _ = try await KilnApplication(configuration: harness.configuration(), logger: StartupTests.logger)
+        Issue.record("the server started on a read-only data directory")
+      } catch let error as StartupError {
+        #expect(error.message.contains("Read-only file system"), "\(error.message)")
+        #expect(error.message.contains(harness.dataDirectory.path), "\(error.message)")
+      }
     }
   }
 }
 
 /// Mounting a small tmpfs, for the storage-fault tests.
 enum Tmpfs {
-  static let canMount: Bool = {
+  /// Whether this process may mount and unmount a tmpfs (tried once, on a probe).
+  static func canMount() async -> Bool {
     guard geteuid() == 0 else { return false }
-    let probe = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-mount-probe-\(getpid())")
+    let probe = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-mount-probe-\(UUID().uuidString)")
     try? FileManager.default.createDirectory(at: probe, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: probe) }
-    guard run("/bin/mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", probe.path) == 0 else { return false }
-    return run("/bin/umount", probe.path) == 0
-  }()
+    guard await run("/bin/mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", probe.path) == 0 else { return false }
+    return await run("/bin/umount", probe.path) == 0
+  }
 
+  /// Runs a command to its end (off the concurrency pool); its exit status, -1 when it
+  /// cannot start.
   @discardableResult
-  static func run(_ arguments: String...) -> Int32 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: arguments[0])
-    process.arguments = Array(arguments.dropFirst())
-    process.standardError = FileHandle.nullDevice
-    do { try process.run() } catch { return -1 }
-    process.waitUntilExit()
-    return process.terminationStatus
+  static func run(_ arguments: String...) async -> Int32 {
+    (try? await ChildProcessRunner.run(URL(fileURLWithPath: arguments[0]), Array(arguments.dropFirst())))?.status ?? -1
   }
 
 }

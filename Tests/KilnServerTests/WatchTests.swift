@@ -103,7 +103,8 @@ struct WatchTests {
         }
       }
       for i in 0..<4 { _ = try await jobs.submit(subject: "r\(i)", params: ["sleep_ms": "400"]) }
-      try await Task.sleep(for: .milliseconds(500))
+      // Shut down while jobs run, so that the second life has interrupted jobs to requeue.
+      #expect(try await eventually { try await jobs.listJobs(.with { $0.filter.statuses = [.running] }).jobs.count == 2 })
       await app.shutdown()
       let (received, error) = await watch.value
       #expect(error?.code == .unavailable)
@@ -177,7 +178,7 @@ struct WatchTests {
   func filtersMatchList() async throws {
     let harness = ServerHarness()
     defer { harness.cleanUp() }
-    try await harness.run(maxRunning: 2) { jobs, _ in
+    try await harness.run(maxRunning: 2) { jobs, app in
       var filter = Kiln_V1_JobFilter()
       filter.projects = ["alpha"]
       filter.statuses = [.pending, .paused]
@@ -198,7 +199,8 @@ struct WatchTests {
             return view.sorted()
           }
         }
-        try await Task.sleep(for: .milliseconds(200))
+        // The changes below are made once the watch is subscribed.
+        #expect(await eventually { app.hub.subscriberCount == 1 })
         var made: [String] = []
         for i in 0..<6 {
           made.append(try await jobs.submit(project: i % 2 == 0 ? "alpha" : "beta", subject: "f\(i)", params: Self.long).id)
@@ -247,7 +249,7 @@ struct WatchTests {
             return (revisions.value, nil)
           }
         }
-        try await Task.sleep(for: .milliseconds(200))
+        #expect(await eventually { app.hub.subscriberCount >= 1 }, "the stalled watch is open: \(app.hub.subscriberCount) subscribers")
         let big = String(repeating: "x", count: 8 * 1024)
         var last: Int64 = 0
         let healthy = Task {
@@ -278,7 +280,7 @@ struct WatchTests {
   func watchJobEnds() async throws {
     let harness = ServerHarness()
     defer { harness.cleanUp() }
-    try await harness.run { jobs, _ in
+    try await harness.run { jobs, app in
       let job = try await jobs.submit(params: ["sleep_ms": "50"])
       let messages = try await jobs.collectJob(.with { $0.id = job.id })
       #expect(messages.first?.kind == .snapshot)
@@ -293,11 +295,10 @@ struct WatchTests {
       // Deleted while watched: the stream ends with the deletion.
       let held = try await jobs.submit(params: Self.long)
       let watch = Task { try await jobs.collectJob(.with { $0.id = held.id }) }
-      try await Task.sleep(for: .milliseconds(200))
+      #expect(await eventually { app.hub.subscriberCount == 1 }, "the watch is open")
       _ = try await jobs.discardJob(.with { $0.id = held.id })
       let watched = try await watch.value
-      // Under load the watch may open only after the discard: then it sees the final
-      // state in its snapshot. Either way the stream ends, last showing DISCARDED.
+      #expect(watched.first?.kind == .snapshot)
       #expect(watched.last(where: \.hasJob)?.job.status == .discarded)
     }
   }

@@ -37,7 +37,7 @@ extension JobsClient {
     project: String = "p1", type: String = "INDEX_BUILD", subject: String = "sales", params: [String: String] = ["sleep_ms": "20"],
     requestID: String = ""
   ) async throws -> Kiln_V1_Job {
-    await TestServer.ensureSubject(subject, project: project)
+    await ServerHarness.ensureSubject(subject, project: project)
     return try await submitJob(.with {
       $0.project = project
       $0.jobType = type

@@ -20,16 +20,16 @@ extension KilnClient {
   }
 }
 
-/// The engine of the server a test runs, for helpers that speak the wire only (the
-/// generated clients) but need subjects to exist.
-public enum TestServer {
-  /// Set by the harness for the duration of a test body.
-  @TaskLocal public static var engine: JobEngine?
+extension ServerHarness {
+  /// The engine of the server the current test body runs against (set by the harness
+  /// for the body's duration), for helpers that speak the wire only (the generated
+  /// clients) but need subjects to exist.
+  @TaskLocal public static var currentEngine: JobEngine?
 
   /// Creates the subject in the project unless it exists (or cannot be made).
   public static func ensureSubject(_ name: String, project: String) async {
     do {
-      _ = try await engine?.createSubject(project: project, name: name, caller: .system)
+      _ = try await currentEngine?.createSubject(project: project, name: name, caller: .system)
     } catch {}
   }
 }
