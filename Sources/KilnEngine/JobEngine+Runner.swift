@@ -132,8 +132,7 @@ extension JobEngine {
     -> StepOutcome
   {
     let latestProgress = LockedValue<Int?>(nil)
-    let log = StepLog(
-      logsDirectory: configuration.logsDirectory, jobID: job.id, attempt: job.attempt, stepIndex: index)
+    let log = stepLogs.file(jobID: job.id, attempt: job.attempt, stepIndex: index)
     log.append("=== \(definition.name) started at \(Date.kilnNow()) (attempt \(job.attempt), retry \(job.steps[index].retries)) ===")
     let context = StepContext(
       jobID: job.id, project: job.project, subject: job.subject, attempt: job.attempt, stepName: definition.name,

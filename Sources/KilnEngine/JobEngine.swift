@@ -18,6 +18,8 @@ public final class JobEngine: Service, Sendable {
   public let catalog: JobTypeCatalog
   /// How the engine schedules and runs jobs.
   public let configuration: EngineConfiguration
+  /// Where the steps' logs are written.
+  public let stepLogs: StepLogDirectory
   let logger: Logger
   let wakeSignal = WakeSignal()
   /// The runners of jobs running in this process, by job id.
@@ -40,6 +42,7 @@ public final class JobEngine: Service, Sendable {
     self.store = store
     self.catalog = catalog
     self.configuration = configuration
+    self.stepLogs = StepLogDirectory(root: configuration.logsDirectory)
     self.logger = logger
     store.setCallbackTrigger(Self.callbackTrigger(callbackTargets ?? .jobTypes(catalog), logger: logger))
   }
@@ -160,7 +163,7 @@ public final class JobEngine: Service, Sendable {
         break
       }
       if action == .restart || action == .delete {
-        await removeLogs(jobID: jobID, keepingAttempt: result.job?.attempt)
+        await stepLogs.removeLogs(jobID: jobID, keepingAttempt: result.job?.attempt)
       }
       wakeSignal.wake()
     }
@@ -177,20 +180,4 @@ public final class JobEngine: Service, Sendable {
     let control = activeRuns.withLock { $0[jobID] }
     control?.stop()
   }
-
-  /// Removes a job's logs: every attempt but `keepingAttempt`, or all of them.
-  /// Removes a job's step logs (all of them, or all but one attempt's), on NIO's thread
-  /// pool: a recursive delete of many files must not hold a concurrency-pool thread.
-  func removeLogs(jobID: String, keepingAttempt: Int?) async {
-    let directory = StepLog.jobDirectory(logsDirectory: configuration.logsDirectory, jobID: jobID)
-    await BlockingIO.run {
-      let fileManager = FileManager.default
-      guard let attempts = try? fileManager.contentsOfDirectory(atPath: directory.path) else { return }
-      for attempt in attempts where attempt != keepingAttempt.map(String.init) {
-        try? fileManager.removeItem(at: directory.appendingPathComponent(attempt))
-      }
-      if keepingAttempt == nil { try? fileManager.removeItem(at: directory) }
-    }
-  }
-
 }

@@ -36,7 +36,7 @@ struct JobRetentionTests {
     var logger = Logger(label: "kiln-test")
     logger.logLevel = .warning
     return JobRetention(
-      store: store, logsDirectory: harness.logs, keepFor: .seconds(days * Self.day), interval: .seconds(3600),
+      store: store, stepLogs: StepLogDirectory(root: harness.logs), keepFor: .seconds(days * Self.day), interval: .seconds(3600),
       batchSize: batchSize, logger: logger)
   }
 

@@ -184,7 +184,7 @@ public final class AccessManager: Sendable {
     let deleted = try await store.deleteProject(named: name, now: .kilnNow())
     invalidateGrants()
     projectCallbacks.set(nil, for: name)
-    for id in deleted { await engine.removeLogs(jobID: id, keepingAttempt: nil) }
+    for id in deleted { await engine.stepLogs.removeLogs(jobID: id) }
     logger.info("project deleted", metadata: ["project": "\(name)", "jobs": "\(deleted.count)", "by": "\(caller.name)"])
     return deleted.count
   }

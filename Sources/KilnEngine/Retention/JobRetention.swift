@@ -15,7 +15,7 @@ public import ServiceLifecycle
 /// service starts. Deleting the row first means no job ever exists without its logs.
 public struct JobRetention: Service {
   let store: any JobRecordStore
-  let logsDirectory: URL
+  let stepLogs: StepLogDirectory
   /// How long an ended job is kept after its last change; `.zero` keeps jobs forever.
   public let keepFor: Duration
   /// Time between two sweeps.
@@ -30,14 +30,14 @@ public struct JobRetention: Service {
   /// Creates the service.
   ///
   /// - Parameters:
-  ///   - logsDirectory: The engine's step-log directory (``EngineConfiguration/logsDirectory``).
+  ///   - stepLogs: The engine's step logs (``JobEngine/stepLogs``).
   ///   - keepFor: How long an ended job is kept; `.zero` keeps jobs forever.
   public init(
-    store: any JobRecordStore, logsDirectory: URL, keepFor: Duration, interval: Duration = .seconds(600),
+    store: any JobRecordStore, stepLogs: StepLogDirectory, keepFor: Duration, interval: Duration = .seconds(600),
     batchSize: Int = 100, logger: Logger
   ) {
     self.store = store
-    self.logsDirectory = logsDirectory
+    self.stepLogs = stepLogs
     self.keepFor = keepFor
     self.interval = interval
     self.batchSize = max(batchSize, 1)
@@ -54,7 +54,7 @@ public struct JobRetention: Service {
     let cutoff = now.addingTimeInterval(-keepFor.timeInterval)
     let deleted = try await store.deleteJobs(
       statuses: Self.statuses, updatedBefore: cutoff, limit: batchSize, now: .kilnNow())
-    for id in deleted { await removeLogs(jobID: id) }
+    for id in deleted { await stepLogs.removeLogs(jobID: id) }
     return deleted
   }
 
@@ -79,24 +79,12 @@ public struct JobRetention: Service {
   /// - Returns: How many directories were removed.
   @discardableResult
   public func removeOrphanedLogs() async throws -> Int {
-    let logsDirectory = self.logsDirectory
-    let names = await BlockingIO.run { (try? FileManager.default.contentsOfDirectory(atPath: logsDirectory.path)) ?? [] }
+    let names = await stepLogs.jobIDsWithLogs()
     var removed = 0
     for start in stride(from: 0, to: names.count, by: 500) {
       let chunk = Array(names[start..<min(start + 500, names.count)])
       let existing = try await store.existingJobIDs(among: chunk)
-      let orphans = chunk.filter { !existing.contains($0) }
-      removed += await BlockingIO.run {
-        let fileManager = FileManager.default
-        var count = 0
-        for name in orphans {
-          var isDirectory: ObjCBool = false
-          let url = logsDirectory.appendingPathComponent(name, isDirectory: true)
-          guard fileManager.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue else { continue }
-          if (try? fileManager.removeItem(at: url)) != nil { count += 1 }
-        }
-        return count
-      }
+      removed += await stepLogs.removeJobDirectories(chunk.filter { !existing.contains($0) })
     }
     if removed > 0 { logger.notice("removed logs of deleted jobs", metadata: ["count": "\(removed)"]) }
     return removed
@@ -115,10 +103,5 @@ public struct JobRetention: Service {
       return
     }
     await everyInterval(interval, logger: logger, failure: "cannot delete expired jobs") { try await sweep() }
-  }
-
-  private func removeLogs(jobID: String) async {
-    let directory = StepLog.jobDirectory(logsDirectory: logsDirectory, jobID: jobID)
-    await BlockingIO.run { try? FileManager.default.removeItem(at: directory) }
   }
 }

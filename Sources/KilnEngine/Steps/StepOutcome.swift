@@ -19,7 +19,7 @@ struct StepContext: Sendable {
   var params: [String: String]
   /// How many times this step has already run and failed in this attempt.
   var priorFailures: Int
-  var log: StepLog
+  var log: StepLogFile
   /// The mark every process of this server's steps carries (see ``StepProcessSweeper``).
   var stepOwner: String
   /// Reports progress, 0 to 100. Cheap: the runner coalesces what it writes.

@@ -128,7 +128,7 @@ public final class KilnApplication: Sendable {
     try await access.loadProjectCallbacks()
     let audit = AuditTrail(access: access, refusalsPerSecond: configuration.unauthenticatedAuditRowsPerSecond)
     retention = JobRetention(
-      store: store, logsDirectory: logsDirectory, keepFor: configuration.jobRetentionAge,
+      store: store, stepLogs: engine.stepLogs, keepFor: configuration.jobRetentionAge,
       interval: configuration.jobRetentionInterval, logger: logger)
     callbacks = CallbackDeliverer(store: store, configuration: configuration.callbacks, logger: logger)
     let jobService = JobService(

@@ -39,27 +39,17 @@ extension JobEngine {
     guard let index = Self.stepIndex(in: job, matching: step) else {
       throw KilnError(code: .notFound, message: "job \(jobID) has no step \(step)")
     }
-    let log = StepLog(logsDirectory: configuration.logsDirectory, jobID: job.id, attempt: job.attempt, stepIndex: index)
-    let running = job.steps[index].status == .running
+    let file = stepLogs.file(jobID: job.id, attempt: job.attempt, stepIndex: index)
     let (stepStatus, jobStatus) = (job.steps[index].status, job.status)
-    let url = log.url
-    // Up to `limit` (4 MiB) bytes read from disk: on NIO's thread pool, not on a thread
-    // of the concurrency pool that every handler shares.
-    return try await BlockingIO.runThrowing {
-      guard let handle = try? FileHandle(forReadingFrom: url) else {
-        return LogChunk(data: Data(), nextOffset: 0, complete: !running, stepStatus: stepStatus, jobStatus: jobStatus)
-      }
-      defer { try? handle.close() }
-      let size = Int64(try handle.seekToEnd())
-      guard offset <= size else {
-        throw KilnError(code: .outOfRange, message: "offset: \(offset) is past the end of the log (\(size) bytes)")
-      }
-      try handle.seek(toOffset: UInt64(offset))
-      let data = try handle.read(upToCount: limit) ?? Data()
-      let next = offset + Int64(data.count)
-      return LogChunk(
-        data: data, nextOffset: next, complete: !running && next >= size, stepStatus: stepStatus, jobStatus: jobStatus)
+    let read = try await stepLogs.read(file, from: offset, limit: limit)
+    // No file yet: nothing written, so the next read starts at 0.
+    guard let size = read.size else {
+      return LogChunk(data: Data(), nextOffset: 0, complete: stepStatus != .running, stepStatus: stepStatus, jobStatus: jobStatus)
     }
+    let next = offset + Int64(read.data.count)
+    return LogChunk(
+      data: read.data, nextOffset: next, complete: stepStatus != .running && next >= size, stepStatus: stepStatus,
+      jobStatus: jobStatus)
   }
 
   static func stepIndex(in job: Job, matching step: String) -> Int? {
