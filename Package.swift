@@ -199,6 +199,15 @@ let package = Package(
       swiftSettings: swiftSettings
     ),
     .testTarget(
+      name: "KilnWireTests",
+      dependencies: [
+        "KilnCore", "KilnProto", "KilnWire",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
       name: "KilnStoreTests",
       dependencies: ["KilnCore", "KilnStore", .product(name: "GRDB", package: "GRDB.swift")],
       swiftSettings: swiftSettings

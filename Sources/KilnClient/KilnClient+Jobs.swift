@@ -284,16 +284,3 @@ public struct JobSequence: AsyncSequence, Sendable {
     }
   }
 }
-
-/// The requests of the single-job operations, which share their fields.
-protocol JobOperationRequest: SwiftProtobuf.Message {
-  var id: String { get set }
-  var requestID: String { get set }
-  var expectedRevision: Int64 { get set }
-}
-
-extension Kiln_V1_PauseJobRequest: JobOperationRequest {}
-extension Kiln_V1_ResumeJobRequest: JobOperationRequest {}
-extension Kiln_V1_RestartJobRequest: JobOperationRequest {}
-extension Kiln_V1_DiscardJobRequest: JobOperationRequest {}
-extension Kiln_V1_DeleteJobRequest: JobOperationRequest {}

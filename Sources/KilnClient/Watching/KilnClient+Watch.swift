@@ -3,6 +3,7 @@ public import KilnCore
 import AsyncAlgorithms
 import GRPCCore
 import KilnProto
+import KilnWire
 import Synchronization
 
 extension KilnClient {

@@ -1,6 +1,7 @@
 import Foundation
 import KilnCore
 import KilnProto
+import KilnWire
 import KilnServer
 import SwiftProtobuf
 

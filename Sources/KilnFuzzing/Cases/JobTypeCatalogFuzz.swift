@@ -1,6 +1,7 @@
 import Foundation
 import KilnCore
 import KilnProto
+import KilnWire
 import KilnServer
 
 /// The job-type configuration parser, `JobTypeCatalog.decode(json:)`.

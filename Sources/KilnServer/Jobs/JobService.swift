@@ -1,3 +1,4 @@
+import KilnWire
 public import GRPCCore
 public import Foundation
 import SwiftProtobuf
@@ -75,50 +76,36 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
   public func pauseJob(request: Kiln_V1_PauseJobRequest, context: ServerContext) async throws
     -> Kiln_V1_PauseJobResponse
   {
-    try await audited(audit, logger, context, kind: "job", target: request.id) { note in
-      let job = try await perform(.pause, "PauseJob", request, request.id, request.requestID, request.expectedRevisionIfSet)
-      note.project = job.project
-      return .with { $0.job = job }
-    }
+    let job = try await operate(.pause, "PauseJob", request, context)
+    return .with { $0.job = job }
   }
 
   public func resumeJob(request: Kiln_V1_ResumeJobRequest, context: ServerContext) async throws
     -> Kiln_V1_ResumeJobResponse
   {
-    try await audited(audit, logger, context, kind: "job", target: request.id) { note in
-      let job = try await perform(.resume, "ResumeJob", request, request.id, request.requestID, request.expectedRevisionIfSet)
-      note.project = job.project
-      return .with { $0.job = job }
-    }
+    let job = try await operate(.resume, "ResumeJob", request, context)
+    return .with { $0.job = job }
   }
 
   public func restartJob(request: Kiln_V1_RestartJobRequest, context: ServerContext) async throws
     -> Kiln_V1_RestartJobResponse
   {
-    try await audited(audit, logger, context, kind: "job", target: request.id) { note in
-      let job = try await perform(.restart, "RestartJob", request, request.id, request.requestID, request.expectedRevisionIfSet)
-      note.project = job.project
-      return .with { $0.job = job }
-    }
+    let job = try await operate(.restart, "RestartJob", request, context)
+    return .with { $0.job = job }
   }
 
   public func discardJob(request: Kiln_V1_DiscardJobRequest, context: ServerContext) async throws
     -> Kiln_V1_DiscardJobResponse
   {
-    try await audited(audit, logger, context, kind: "job", target: request.id) { note in
-      let job = try await perform(.discard, "DiscardJob", request, request.id, request.requestID, request.expectedRevisionIfSet)
-      note.project = job.project
-      return .with { $0.job = job }
-    }
+    let job = try await operate(.discard, "DiscardJob", request, context)
+    return .with { $0.job = job }
   }
 
   public func deleteJob(request: Kiln_V1_DeleteJobRequest, context: ServerContext) async throws
     -> Kiln_V1_DeleteJobResponse
   {
-    try await audited(audit, logger, context, kind: "job", target: request.id) { _ in
-      _ = try await perform(.delete, "DeleteJob", request, request.id, request.requestID, request.expectedRevisionIfSet)
-      return Kiln_V1_DeleteJobResponse()
-    }
+    _ = try await operate(.delete, "DeleteJob", request, context)
+    return Kiln_V1_DeleteJobResponse()
   }
 
   public func batchJobs(request: Kiln_V1_BatchJobsRequest, context: ServerContext) async throws
@@ -239,14 +226,21 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
 
   // MARK: - Helpers
 
-  private func perform<M: RequestWithID>(
-    _ action: JobAction, _ method: String, _ request: M, _ id: String, _ requestID: String, _ expectedRevision: Int64?
+  /// The one body of the five single-job operations: audited, deduplicated by request
+  /// id, refused unless the job is at the expected revision when one is given.
+  /// - Returns: The job after the operation; an empty job after a delete.
+  private func operate<Request: JobOperationRequest>(
+    _ action: JobAction, _ method: String, _ request: Request, _ context: ServerContext
   ) async throws -> Kiln_V1_Job {
-    try InputLimits.checkID(id, field: "id")
-    let key = try idempotencyKey(method, request, \.requestID, try RequestContext.caller)
-    let job = try await engine.perform(
-      action, jobID: id, expectedRevision: expectedRevision, idempotency: key, caller: try RequestContext.caller)
-    return job.map { Kiln_V1_Job($0) } ?? Kiln_V1_Job()
+    try await audited(audit, logger, context, kind: "job", target: request.id) { note in
+      try InputLimits.checkID(request.id, field: "id")
+      let caller = try RequestContext.caller
+      let key = try idempotencyKey(method, request, \.requestID, caller)
+      let job = try await engine.perform(
+        action, jobID: request.id, expectedRevision: request.expectedRevisionIfSet, idempotency: key, caller: caller)
+      note.project = job?.project ?? ""
+      return job.map { Kiln_V1_Job($0) } ?? Kiln_V1_Job()
+    }
   }
 
   private func idempotencyKey<M: RequestWithID>(

@@ -1,18 +1,19 @@
-import Foundation
+package import Foundation
 package import KilnCore
-import KilnEngine
 package import KilnProto
-import KilnWire
-import SwiftProtobuf
+package import SwiftProtobuf
 
-// Translation between the wire types (Kiln_V1_*) and the domain types. No rules here:
-// only shapes, and the field names for INVALID_ARGUMENT messages.
+// The one mapping between the domain's job values and the wire's, both ways, shared by
+// the server and the SDK. No rules here: only shapes, and the field names for
+// INVALID_ARGUMENT messages. A value from the wire that this build does not know is an
+// error that says so, never a silent guess: INVALID_ARGUMENT naming the field in a
+// request the server reads, INTERNAL ("upgrade the client") in a reply the SDK reads.
+
+// MARK: - What the server reads from requests and writes into replies
 
 extension Kiln_V1_JobStatus {
   /// The domain status; `unspecified` and unknown values are INVALID_ARGUMENT naming `field`.
   ///
-  /// `package`, not internal, so that the fuzz suite (`KilnFuzzing`, run by `kiln-fuzz` in
-  /// release builds, where `@testable import` is unavailable) exercises this very conversion.
   package func domain(field: String) throws(KilnError) -> JobStatus {
     guard let status = domain else {
       throw .invalidArgument(field: field, self == .unspecified ? "status is unspecified" : "unknown status \(rawValue)")
@@ -24,8 +25,6 @@ extension Kiln_V1_JobStatus {
 extension Kiln_V1_JobAction {
   /// The domain action; `unspecified` and unknown values are INVALID_ARGUMENT naming `field`.
   ///
-  /// `package`, not internal, so that the fuzz suite (`KilnFuzzing`, run by `kiln-fuzz` in
-  /// release builds, where `@testable import` is unavailable) exercises this very conversion.
   package func domain(field: String) throws(KilnError) -> JobAction {
     guard let action = domain else {
       throw .invalidArgument(field: field, self == .unspecified ? "action is unspecified" : "unknown action \(rawValue)")
@@ -35,13 +34,15 @@ extension Kiln_V1_JobAction {
 }
 
 extension Google_Protobuf_Duration {
-  init(milliseconds: Int64) {
+  /// A duration of `milliseconds`.
+  package init(milliseconds: Int64) {
     self.init(seconds: milliseconds / 1000, nanos: Int32((milliseconds % 1000) * 1_000_000))
   }
 }
 
 extension Kiln_V1_Step {
-  init(_ step: Step, jobID: String, now: Date) {
+  /// The wire form of a step of job `jobID`; its duration is measured at `now`.
+  package init(_ step: Step, jobID: String, now: Date) {
     self.init()
     id = step.id(jobID: jobID)
     name = step.name
@@ -57,7 +58,8 @@ extension Kiln_V1_Step {
 }
 
 extension Kiln_V1_Job {
-  init(_ job: Job, now: Date = Date()) {
+  /// The wire form of a job; its wait time and duration are measured at `now`.
+  package init(_ job: Job, now: Date = Date()) {
     self.init()
     id = job.id
     project = job.project
@@ -85,7 +87,8 @@ extension Kiln_V1_Job {
 }
 
 extension Kiln_V1_CallbackDelivery {
-  init(_ delivery: CallbackDelivery) {
+  /// The wire form of a callback delivery.
+  package init(_ delivery: CallbackDelivery) {
     self.init()
     id = delivery.id
     url = delivery.url
@@ -106,8 +109,6 @@ extension Kiln_V1_JobFilter {
   /// years 1–9999 or `create_time_from` after `create_time_to` is INVALID_ARGUMENT naming the field
   /// under `field`.
   ///
-  /// `package`, not internal, so that the fuzz suite (`KilnFuzzing`, run by `kiln-fuzz` in
-  /// release builds, where `@testable import` is unavailable) exercises this very conversion.
   package func domain(field: String) throws(KilnError) -> JobFilter {
     var filter = JobFilter()
     for (i, project) in projects.enumerated() where project.isEmpty {
@@ -137,8 +138,6 @@ extension Kiln_V1_JobFilter {
 extension Kiln_V1_JobOrder {
   /// The domain order; an unknown order field is INVALID_ARGUMENT naming `field`.field.
   ///
-  /// `package`, not internal, so that the fuzz suite (`KilnFuzzing`, run by `kiln-fuzz` in
-  /// release builds, where `@testable import` is unavailable) exercises this very conversion.
   package func domain(field: String) throws(KilnError) -> JobOrder {
     let orderField: JobOrder.Field
     switch self.field {
@@ -158,8 +157,6 @@ extension Kiln_V1_JobOrder {
 extension Kiln_V1_JobType {
   /// The wire form of a configured job type (ListJobTypes).
   ///
-  /// `package`, not internal, so that the fuzz suite (`KilnFuzzing`, run by `kiln-fuzz` in
-  /// release builds, where `@testable import` is unavailable) exercises this very conversion.
   package init(_ type: JobType) {
     self.init()
     name = type.name
@@ -183,40 +180,100 @@ extension Kiln_V1_JobType {
   }
 }
 
-extension Kiln_V1_BatchJobsResponse {
-  init(_ outcome: JobEngine.BatchOutcome, now: Date = Date()) {
-    self.init()
-    results = outcome.items.map { item in
-      Kiln_V1_BatchJobResult.with {
-        $0.id = item.id
-        $0.ok = item.ok
-        if let job = item.job { $0.job = Kiln_V1_Job(job, now: now) }
-        if let error = item.error {
-          $0.error = Kiln_V1_BatchJobError.with {
-            $0.code = Int32(error.code.grpcStatus)
-            $0.message = error.message
-          }
-        }
-      }
+// MARK: - What the SDK reads from replies and writes into requests
+
+extension JobStatus {
+  /// The status a reply carries; an unknown one is INTERNAL naming its value.
+  package init(wire: Kiln_V1_JobStatus) throws(KilnError) {
+    guard let status = wire.domain else {
+      throw KilnError(code: .internalError, message: "the server sent an unknown job status \(wire.rawValue); upgrade the client")
     }
-    succeeded = Int32(outcome.succeeded)
-    failed = Int32(outcome.failed)
+    self = status
   }
 }
 
-extension Kiln_V1_WatchJobsResponse {
-  init(_ message: WatchMessage, now: Date = Date()) {
-    self.init()
-    switch message.kind {
-    case .snapshot: kind = .snapshot
-    case .snapshotEnd: kind = .snapshotEnd
-    case .change(.created): kind = .created
-    case .change(.updated): kind = .updated
-    case .change(.deleted): kind = .deleted
-    case .heartbeat: kind = .heartbeat
+extension Google_Protobuf_Duration {
+  /// The duration in whole milliseconds.
+  package var milliseconds: Int64 { seconds * 1000 + Int64(nanos) / 1_000_000 }
+}
+
+extension Step {
+  /// The step a reply carries.
+  package init(wire: Kiln_V1_Step) throws(KilnError) {
+    self.init(
+      name: wire.name, index: Int(wire.index), status: try JobStatus(wire: wire.status), progress: Int(wire.progress),
+      startTime: wire.hasStartTime ? wire.startTime.date : nil, endTime: wire.hasEndTime ? wire.endTime.date : nil,
+      retries: Int(wire.retries), errorMessage: wire.errorMessage.isEmpty ? nil : wire.errorMessage)
+  }
+}
+
+extension Job {
+  /// A job as the server reported it. Wait time and duration are the server's figures
+  /// at the time of the report.
+  package init(wire: Kiln_V1_Job) throws(KilnError) {
+    var steps: [Step] = []
+    for step in wire.steps { steps.append(try Step(wire: step)) }
+    self.init(
+      id: wire.id, project: wire.project, jobType: wire.jobType, subject: wire.subject,
+      subjectVersion: wire.subjectVersion, status: try JobStatus(wire: wire.status), progress: Int(wire.progress),
+      steps: steps, submitter: wire.submitter, createTime: wire.createTime.date,
+      startTime: wire.hasStartTime ? wire.startTime.date : nil, endTime: wire.hasEndTime ? wire.endTime.date : nil,
+      updateTime: wire.updateTime.date, waitMillis: wire.waitTime.milliseconds,
+      durationMillis: wire.duration.milliseconds, attempt: Int(wire.attempt),
+      errorMessage: wire.errorMessage.isEmpty ? nil : wire.errorMessage,
+      statusReason: wire.statusReason.isEmpty ? nil : wire.statusReason, revision: wire.revision, params: wire.params)
+    // Only a job's detail carries deliveries; none on the wire reads as "not loaded".
+    if !wire.callbackDeliveries.isEmpty {
+      var deliveries: [CallbackDelivery] = []
+      for delivery in wire.callbackDeliveries { deliveries.append(try CallbackDelivery(wire: delivery, jobID: wire.id)) }
+      callbackDeliveries = deliveries
     }
-    revision = message.revision
-    if let job = message.job { self.job = Kiln_V1_Job(job, now: now) }
-    time = Google_Protobuf_Timestamp(date: message.time)
+  }
+}
+
+extension CallbackDelivery {
+  /// A delivery of job `jobID` as a reply carries it.
+  package init(wire: Kiln_V1_CallbackDelivery, jobID: String) throws(KilnError) {
+    self.init(
+      id: wire.id, jobID: jobID, url: wire.url, jobStatus: try JobStatus(wire: wire.jobStatus), revision: wire.revision,
+      createTime: wire.createTime.date, attempts: Int(wire.attempts),
+      lastAttemptTime: wire.hasLastAttemptTime ? wire.lastAttemptTime.date : nil,
+      lastResult: wire.lastResult.isEmpty ? nil : wire.lastResult,
+      lastStatusCode: wire.lastStatusCode == 0 ? nil : Int(wire.lastStatusCode), delivered: wire.delivered,
+      nextAttemptTime: wire.hasNextAttemptTime ? wire.nextAttemptTime.date : nil)
+  }
+}
+
+extension JobFilter {
+  /// The wire form of the filter, as a request carries it.
+  package var wire: Kiln_V1_JobFilter {
+    var filter = Kiln_V1_JobFilter()
+    filter.projects = projects
+    filter.statuses = statuses.map(\.wire)
+    filter.jobTypes = jobTypes
+    filter.subject = subject ?? ""
+    filter.key = key ?? ""
+    if let createdFrom { filter.createTimeFrom = Google_Protobuf_Timestamp(date: createdFrom) }
+    if let createdTo { filter.createTimeTo = Google_Protobuf_Timestamp(date: createdTo) }
+    return filter
+  }
+}
+
+extension JobOrder {
+  /// The wire form of the order, as a request carries it.
+  package var wire: Kiln_V1_JobOrder {
+    var order = Kiln_V1_JobOrder()
+    order.ascending = ascending
+    order.field =
+      switch field {
+      case .createTime: .createTime
+      case .updateTime: .updateTime
+      case .duration: .duration
+      case .status: .status
+      case .jobType: .jobType
+      case .project: .project
+      case .subject: .subject
+      }
+    return order
   }
 }
