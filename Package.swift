@@ -142,6 +142,7 @@ let package = Package(
       name: "kiln",
       dependencies: [
         "KilnClient",
+        "KilnCore",
         "KilnWire",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],

@@ -1,8 +1,29 @@
-@_exported public import KilnCore
+public import KilnCore
 import Foundation
 public import GRPCCore
-public import GRPCNIOTransportHTTP2
-public import KilnProto
+package import GRPCNIOTransportHTTP2
+package import KilnProto
+
+// The domain types the SDK's API takes and returns, re-exported by name, so that
+// `import KilnClient` is all a user writes; the rest of KilnCore (the state machine,
+// the job-type catalog, limits) is the server's business.
+@_exported import struct KilnCore.Job
+@_exported import struct KilnCore.Step
+@_exported import struct KilnCore.CallbackDelivery
+@_exported import enum KilnCore.JobStatus
+@_exported import enum KilnCore.JobAction
+@_exported import struct KilnCore.JobFilter
+@_exported import struct KilnCore.JobOrder
+@_exported import struct KilnCore.KilnError
+@_exported import enum KilnCore.DetailKey
+@_exported import struct KilnCore.Project
+@_exported import struct KilnCore.User
+@_exported import enum KilnCore.ProjectRole
+@_exported import struct KilnCore.AccessToken
+@_exported import struct KilnCore.AuditEvent
+@_exported import struct KilnCore.AuditFilter
+@_exported import struct KilnCore.Subject
+@_exported import struct KilnCore.SubjectChange
 
 /// A connection to a Kiln server, with one typed method for every `kiln.v1` RPC.
 ///
@@ -22,16 +43,17 @@ public import KilnProto
 public struct KilnClient: Sendable {
   /// How the client connects and behaves.
   public let configuration: KilnClientConfiguration
-  /// The generated `kiln.v1.JobService` client, for what the typed API does not cover.
-  public let jobService: Kiln_V1_JobService.Client<HTTP2ClientTransport.Posix>
+  /// The generated `kiln.v1.JobService` client, for the package's own tests and tools;
+  /// the generated types stay out of the SDK's public API.
+  package let jobService: Kiln_V1_JobService.Client<HTTP2ClientTransport.Posix>
   /// The generated `kiln.v1.ProjectService` client.
-  public let projectService: Kiln_V1_ProjectService.Client<HTTP2ClientTransport.Posix>
+  package let projectService: Kiln_V1_ProjectService.Client<HTTP2ClientTransport.Posix>
   /// The generated `kiln.v1.AccessService` client.
-  public let accessService: Kiln_V1_AccessService.Client<HTTP2ClientTransport.Posix>
+  package let accessService: Kiln_V1_AccessService.Client<HTTP2ClientTransport.Posix>
   /// The generated `kiln.v1.SubjectService` client.
-  public let subjectService: Kiln_V1_SubjectService.Client<HTTP2ClientTransport.Posix>
+  package let subjectService: Kiln_V1_SubjectService.Client<HTTP2ClientTransport.Posix>
   /// The generated `grpc.health.v1.Health` client.
-  public let health: Grpc_Health_V1_Health.Client<HTTP2ClientTransport.Posix>
+  package let health: Grpc_Health_V1_Health.Client<HTTP2ClientTransport.Posix>
 
   init(grpcClient: GRPCClient<HTTP2ClientTransport.Posix>, configuration: KilnClientConfiguration) {
     self.configuration = configuration

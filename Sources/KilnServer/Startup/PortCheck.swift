@@ -44,7 +44,7 @@ enum PortCheck {
   static func holders(ofPort port: Int) -> [(pid: Int32, command: String)] {
     var inodes = Set<String>()
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-      guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { continue }
+      guard let text = readProcFile(table) else { continue }
       for line in text.split(separator: "\n").dropFirst() {
         let fields = line.split(separator: " ", omittingEmptySubsequences: true)
         guard fields.count > 9, fields[3] == "0A",  // 0A: LISTEN
@@ -72,5 +72,15 @@ enum PortCheck {
       }
     }
     return found
+  }
+
+  /// The whole of a /proc file. `String(contentsOfFile:)` stops after the first page
+  /// (4 KiB, 27 lines of /proc/net/tcp): procfs reports a size of 0, and a machine
+  /// with a few hundred sockets had the listening one past it, so its holder went
+  /// unnamed. `readToEnd()` reads until end of file.
+  static func readProcFile(_ path: String) -> String? {
+    guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+    defer { try? handle.close() }
+    return (try? handle.readToEnd()).map { String(decoding: $0 ?? Data(), as: UTF8.self) }
   }
 }

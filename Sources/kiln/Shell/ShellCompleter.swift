@@ -1,5 +1,6 @@
 import Foundation
 import KilnClient
+import KilnCore
 
 /// Tab completion for the prompt: commands, their flags, statuses, sort fields, job
 /// types, projects, and job ids — for an operation, only the ids of jobs whose status
