@@ -44,3 +44,15 @@ extension KilnError.Code {
     RPCError.Code.pairs.first { $0.kiln == self }?.number ?? 13
   }
 }
+
+/// A ``KilnError`` a handler throws reaches the client with its own code, message and
+/// details (as `kiln-*` trailers), never as UNKNOWN.
+extension KilnError: RPCErrorConvertible {
+  public var rpcErrorCode: RPCError.Code { RPCError.Code(code) }
+  public var rpcErrorMessage: String { message }
+  public var rpcErrorMetadata: Metadata {
+    var trailers = Metadata()
+    for (key, value) in details.sorted(by: { $0.key < $1.key }) { trailers.addString(value, forKey: key) }
+    return trailers
+  }
+}

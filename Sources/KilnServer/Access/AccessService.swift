@@ -33,66 +33,55 @@ public struct AccessService: Kiln_V1_AccessService.SimpleServiceProtocol {
   }
 
   public func whoAmI(request: Kiln_V1_WhoAmIRequest, context: ServerContext) async throws -> Kiln_V1_WhoAmIResponse {
-    try await mappingErrors(logger, "WhoAmI") {
-      let caller = try RequestContext.caller
-      let user = try await access.currentUser(caller)
-      return .with {
-        $0.user = Kiln_V1_User(user)
-        $0.tokenID = caller.tokenID ?? ""
-        $0.authenticationEnabled = authenticationEnabled
-      }
+    let caller = try RequestContext.caller
+    let user = try await access.currentUser(caller)
+    return .with {
+      $0.user = Kiln_V1_User(user)
+      $0.tokenID = caller.tokenID ?? ""
+      $0.authenticationEnabled = authenticationEnabled
     }
   }
 
   public func createUser(request: Kiln_V1_CreateUserRequest, context: ServerContext) async throws
     -> Kiln_V1_CreateUserResponse
   {
-    try await audited(audit, logger, context, kind: "user", target: request.name) { _ in
-      let user = try await access.createUser(name: request.name, isAdmin: request.admin, caller: try RequestContext.caller)
-      return .with { $0.user = Kiln_V1_User(user) }
-    }
+    let user = try await access.createUser(name: request.name, isAdmin: request.admin, caller: try RequestContext.caller)
+    return .with { $0.user = Kiln_V1_User(user) }
   }
 
   public func listUsers(request: Kiln_V1_ListUsersRequest, context: ServerContext) async throws
     -> Kiln_V1_ListUsersResponse
   {
-    try await mappingErrors(logger, "ListUsers") {
-      let users = try await access.users(caller: try RequestContext.caller)
-      return .with { $0.users = users.map(Kiln_V1_User.init) }
-    }
+    let users = try await access.users(caller: try RequestContext.caller)
+    return .with { $0.users = users.map(Kiln_V1_User.init) }
   }
 
   public func setUserDisabled(request: Kiln_V1_SetUserDisabledRequest, context: ServerContext) async throws
     -> Kiln_V1_SetUserDisabledResponse
   {
-    try await audited(audit, logger, context, kind: "user", target: request.name) { _ in
-      let user = try await access.setUserDisabled(request.name, disabled: request.disabled, caller: try RequestContext.caller)
-      if request.disabled {
-        streams.endStreams(user: request.name, code: .unauthenticated, message: "user \(request.name) was disabled")
-      }
-      return .with { $0.user = Kiln_V1_User(user) }
+    let user = try await access.setUserDisabled(request.name, disabled: request.disabled, caller: try RequestContext.caller)
+    if request.disabled {
+      streams.endStreams(user: request.name, code: .unauthenticated, message: "user \(request.name) was disabled")
     }
+    return .with { $0.user = Kiln_V1_User(user) }
   }
 
   public func grantRole(request: Kiln_V1_GrantRoleRequest, context: ServerContext) async throws
     -> Kiln_V1_GrantRoleResponse
   {
-    try await audited(audit, logger, context, kind: "role", target: request.user) { note in
-      note.project = request.project
-      guard let role = request.role.domain else {
-        throw KilnError.invalidArgument(
-          field: "role", request.role == .unspecified ? "is unspecified" : "unknown role \(request.role.rawValue)")
-      }
-      try await access.grantRole(role, user: request.user, project: request.project, caller: try RequestContext.caller)
-      // A narrower role must not keep streaming what it no longer covers.
-      streams.endStreams(
-        user: request.user, code: .unavailable, message: "the roles of \(request.user) changed; watch again")
-      return .with {
-        $0.binding = .with {
-          $0.user = request.user
-          $0.project = request.project
-          $0.role = role.wire
-        }
+    guard let role = request.role.domain else {
+      throw KilnError.invalidArgument(
+        field: "role", request.role == .unspecified ? "is unspecified" : "unknown role \(request.role.rawValue)")
+    }
+    try await access.grantRole(role, user: request.user, project: request.project, caller: try RequestContext.caller)
+    // A narrower role must not keep streaming what it no longer covers.
+    streams.endStreams(
+      user: request.user, code: .unavailable, message: "the roles of \(request.user) changed; watch again")
+    return .with {
+      $0.binding = .with {
+        $0.user = request.user
+        $0.project = request.project
+        $0.role = role.wire
       }
     }
   }
@@ -100,78 +89,67 @@ public struct AccessService: Kiln_V1_AccessService.SimpleServiceProtocol {
   public func revokeRole(request: Kiln_V1_RevokeRoleRequest, context: ServerContext) async throws
     -> Kiln_V1_RevokeRoleResponse
   {
-    try await audited(audit, logger, context, kind: "role", target: request.user) { note in
-      note.project = request.project
-      try await access.revokeRole(user: request.user, project: request.project, caller: try RequestContext.caller)
-      streams.endStreams(
-        user: request.user, code: .unavailable, message: "the roles of \(request.user) changed; watch again")
-      return Kiln_V1_RevokeRoleResponse()
-    }
+    try await access.revokeRole(user: request.user, project: request.project, caller: try RequestContext.caller)
+    streams.endStreams(
+      user: request.user, code: .unavailable, message: "the roles of \(request.user) changed; watch again")
+    return Kiln_V1_RevokeRoleResponse()
   }
 
   public func createToken(request: Kiln_V1_CreateTokenRequest, context: ServerContext) async throws
     -> Kiln_V1_CreateTokenResponse
   {
-    try await audited(audit, logger, context, kind: "token", target: "") { note in
-      let ttl: Duration? = request.hasTtl ? try request.ttl.validatedDuration(field: "ttl") : nil
-      let (token, secret) = try await access.createToken(
-        user: request.user, description: request.description_p, ttl: ttl, caller: try RequestContext.caller)
-      note.target = token.id
-      return .with {
-        $0.token = Kiln_V1_Token(token)
-        $0.secret = secret
-      }
+    let ttl: Duration? = request.hasTtl ? try request.ttl.validatedDuration(field: "ttl") : nil
+    let (token, secret) = try await access.createToken(
+      user: request.user, description: request.description_p, ttl: ttl, caller: try RequestContext.caller)
+    AuditNote.current?.target = token.id
+    return .with {
+      $0.token = Kiln_V1_Token(token)
+      $0.secret = secret
     }
   }
 
   public func listTokens(request: Kiln_V1_ListTokensRequest, context: ServerContext) async throws
     -> Kiln_V1_ListTokensResponse
   {
-    try await mappingErrors(logger, "ListTokens") {
-      let tokens = try await access.tokens(
-        user: request.user, includeInactive: request.includeInactive, caller: try RequestContext.caller)
-      return .with { $0.tokens = tokens.map(Kiln_V1_Token.init) }
-    }
+    let tokens = try await access.tokens(
+      user: request.user, includeInactive: request.includeInactive, caller: try RequestContext.caller)
+    return .with { $0.tokens = tokens.map(Kiln_V1_Token.init) }
   }
 
   public func revokeToken(request: Kiln_V1_RevokeTokenRequest, context: ServerContext) async throws
     -> Kiln_V1_RevokeTokenResponse
   {
-    try await audited(audit, logger, context, kind: "token", target: request.id) { _ in
-      let token = try await access.revokeToken(id: request.id, caller: try RequestContext.caller)
-      streams.endStreams(tokenID: token.id, message: "token \(token.id) was revoked")
-      return .with { $0.token = Kiln_V1_Token(token) }
-    }
+    let token = try await access.revokeToken(id: request.id, caller: try RequestContext.caller)
+    streams.endStreams(tokenID: token.id, message: "token \(token.id) was revoked")
+    return .with { $0.token = Kiln_V1_Token(token) }
   }
 
   public func listAuditEvents(request: Kiln_V1_ListAuditEventsRequest, context: ServerContext) async throws
     -> Kiln_V1_ListAuditEventsResponse
   {
-    try await mappingErrors(logger, "ListAuditEvents") {
-      guard request.pageSize >= 0 else { throw KilnError.invalidArgument(field: "page_size", "is negative") }
-      let size = request.pageSize == 0 ? Self.defaultAuditPageSize : min(Int(request.pageSize), Self.maxAuditPageSize)
-      var before: Int64?
-      if !request.pageToken.isEmpty {
-        guard let id = Int64(request.pageToken), id > 0 else {
-          throw KilnError.invalidArgument(field: "page_token", "is not a token this server gave")
-        }
-        before = id
+    guard request.pageSize >= 0 else { throw KilnError.invalidArgument(field: "page_size", "is negative") }
+    let size = request.pageSize == 0 ? Self.defaultAuditPageSize : min(Int(request.pageSize), Self.maxAuditPageSize)
+    var before: Int64?
+    if !request.pageToken.isEmpty {
+      guard let id = Int64(request.pageToken), id > 0 else {
+        throw KilnError.invalidArgument(field: "page_token", "is not a token this server gave")
       }
-      var filter = try request.filter.domain(field: "filter")
-      if let method = filter.method, !method.contains("/") {
-        guard let full = AuditTrail.mutatingMethods.first(where: { $0.hasSuffix("/" + method) }) else {
-          let known = AuditTrail.mutatingMethods.map { $0.split(separator: "/").last.map(String.init) ?? $0 }.sorted()
-          throw KilnError.invalidArgument(
-            field: "filter.method", "\(method) is not an audited method; one of \(known.joined(separator: ", "))")
-        }
-        filter.method = full
+      before = id
+    }
+    var filter = try request.filter.domain(field: "filter")
+    if let method = filter.method, !method.contains("/") {
+      guard let full = AuditedMethods.fullNames.first(where: { $0.hasSuffix("/" + method) }) else {
+        let known = AuditedMethods.fullNames.map { $0.split(separator: "/").last.map(String.init) ?? $0 }.sorted()
+        throw KilnError.invalidArgument(
+          field: "filter.method", "\(method) is not an audited method; one of \(known.joined(separator: ", "))")
       }
-      let events = try await access.auditEvents(
-        filter: filter, beforeID: before, limit: size + 1, caller: try RequestContext.caller)
-      return .with {
-        $0.events = events.prefix(size).map(Kiln_V1_AuditEvent.init)
-        if events.count > size, let last = events.prefix(size).last { $0.nextPageToken = String(last.id) }
-      }
+      filter.method = full
+    }
+    let events = try await access.auditEvents(
+      filter: filter, beforeID: before, limit: size + 1, caller: try RequestContext.caller)
+    return .with {
+      $0.events = events.prefix(size).map(Kiln_V1_AuditEvent.init)
+      if events.count > size, let last = events.prefix(size).last { $0.nextPageToken = String(last.id) }
     }
   }
 }

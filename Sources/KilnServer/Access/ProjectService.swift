@@ -22,52 +22,39 @@ public struct ProjectService: Kiln_V1_ProjectService.SimpleServiceProtocol {
   public func createProject(request: Kiln_V1_CreateProjectRequest, context: ServerContext) async throws
     -> Kiln_V1_CreateProjectResponse
   {
-    try await audited(audit, logger, context, kind: "project", target: request.name) { note in
-      note.project = request.name
-      let project = try await access.createProject(
-        name: request.name, description: request.description_p, callbackURL: request.callbackURL,
-        caller: try RequestContext.caller)
-      return .with { $0.project = Kiln_V1_Project(project) }
-    }
+    let project = try await access.createProject(
+      name: request.name, description: request.description_p, callbackURL: request.callbackURL,
+      caller: try RequestContext.caller)
+    return .with { $0.project = Kiln_V1_Project(project) }
   }
 
   public func getProject(request: Kiln_V1_GetProjectRequest, context: ServerContext) async throws
     -> Kiln_V1_GetProjectResponse
   {
-    try await mappingErrors(logger, "GetProject") {
-      let project = try await access.project(named: request.name, caller: try RequestContext.caller)
-      return .with { $0.project = Kiln_V1_Project(project) }
-    }
+    let project = try await access.project(named: request.name, caller: try RequestContext.caller)
+    return .with { $0.project = Kiln_V1_Project(project) }
   }
 
   public func listProjects(request: Kiln_V1_ListProjectsRequest, context: ServerContext) async throws
     -> Kiln_V1_ListProjectsResponse
   {
-    try await mappingErrors(logger, "ListProjects") {
-      let projects = try await access.projects(caller: try RequestContext.caller)
-      return .with { $0.projects = projects.map(Kiln_V1_Project.init) }
-    }
+    let projects = try await access.projects(caller: try RequestContext.caller)
+    return .with { $0.projects = projects.map(Kiln_V1_Project.init) }
   }
 
   public func updateProject(request: Kiln_V1_UpdateProjectRequest, context: ServerContext) async throws
     -> Kiln_V1_UpdateProjectResponse
   {
-    try await audited(audit, logger, context, kind: "project", target: request.name) { note in
-      note.project = request.name
-      let project = try await access.updateProject(
-        named: request.name, description: request.hasDescription_p ? request.description_p : nil,
-        callbackURL: request.hasCallbackURL ? request.callbackURL : nil, caller: try RequestContext.caller)
-      return .with { $0.project = Kiln_V1_Project(project) }
-    }
+    let project = try await access.updateProject(
+      named: request.name, description: request.hasDescription_p ? request.description_p : nil,
+      callbackURL: request.hasCallbackURL ? request.callbackURL : nil, caller: try RequestContext.caller)
+    return .with { $0.project = Kiln_V1_Project(project) }
   }
 
   public func deleteProject(request: Kiln_V1_DeleteProjectRequest, context: ServerContext) async throws
     -> Kiln_V1_DeleteProjectResponse
   {
-    try await audited(audit, logger, context, kind: "project", target: request.name) { note in
-      note.project = request.name
-      let deleted = try await access.deleteProject(named: request.name, caller: try RequestContext.caller)
-      return .with { $0.deletedJobs = Int32(deleted) }
-    }
+    let deleted = try await access.deleteProject(named: request.name, caller: try RequestContext.caller)
+    return .with { $0.deletedJobs = Int32(deleted) }
   }
 }

@@ -147,7 +147,10 @@ public final class KilnApplication: Sendable {
     let resolver = TokenCallerResolver(access: access, allowsAnonymous: !configuration.requiresAuthentication)
     let server = GRPCServer(
       transport: transport, services: services,
-      interceptors: [DeadlineInterceptor(), CallerInterceptor(resolver: resolver, streams: openStreams, audit: audit)]
+      interceptors: [
+        DeadlineInterceptor(), CallerInterceptor(resolver: resolver, streams: openStreams, audit: audit),
+        CallOutcomeInterceptor(audit: audit, logger: logger),
+      ]
         + configuration.additionalInterceptors)
 
     serviceGroup = ServiceGroup(

@@ -10,17 +10,6 @@ import Synchronization
 public struct AuditTrail: Sendable {
   private let access: AccessManager
 
-  /// The calls that change something, by full method name. Reads are not audited.
-  public static let mutatingMethods: Set<String> = [
-    "kiln.v1.JobService/SubmitJob", "kiln.v1.JobService/PauseJob", "kiln.v1.JobService/ResumeJob",
-    "kiln.v1.JobService/RestartJob", "kiln.v1.JobService/DiscardJob", "kiln.v1.JobService/DeleteJob",
-    "kiln.v1.JobService/BatchJobs", "kiln.v1.ProjectService/CreateProject", "kiln.v1.ProjectService/UpdateProject",
-    "kiln.v1.ProjectService/DeleteProject",
-    "kiln.v1.AccessService/CreateUser", "kiln.v1.AccessService/SetUserDisabled", "kiln.v1.AccessService/GrantRole",
-    "kiln.v1.AccessService/RevokeRole", "kiln.v1.AccessService/CreateToken", "kiln.v1.AccessService/RevokeToken",
-    "kiln.v1.SubjectService/CreateSubject", "kiln.v1.SubjectService/UpdateSubject", "kiln.v1.SubjectService/DeleteSubject",
-  ]
-
   private let refusals: RefusalBudget
 
   /// Creates the trail over the access manager's store.
@@ -38,7 +27,7 @@ public struct AuditTrail: Sendable {
   /// unauthenticated calls used to write 5,000 rows in 8 s.
   func recordRefusal(context: ServerContext, error: RPCError) async {
     let method = context.descriptor.fullyQualifiedMethod
-    guard Self.mutatingMethods.contains(method) else { return }
+    guard AuditedMethods.all[context.descriptor] != nil else { return }
     guard let dropped = refusals.take() else { return }
     let message = dropped == 0 ? error.message : "\(error.message) (\(dropped) more such refusals were not recorded)"
     await access.record(
@@ -56,28 +45,38 @@ public struct AuditTrail: Sendable {
   }
 }
 
-/// What an audited call acts on; the handler fills in what it learns (e.g. a job's project).
-struct AuditNote: Sendable {
-  var kind: String
-  var target: String
-  var project: String = ""
-}
+/// What an audited call acts on: filled from its request by ``CallOutcomeInterceptor``,
+/// and by the handler with what only it learns (a new job's id, the project of the job
+/// an operation found), through ``current``.
+final class AuditNote: Sendable {
+  private struct Fields {
+    var kind: String
+    var target: String
+    var project: String
+  }
 
-/// Runs a mutating handler's body like ``mappingErrors(_:_:_:)`` and writes the call,
-/// with its result, to the audit trail.
-func audited<T>(
-  _ audit: AuditTrail, _ logger: Logger, _ context: ServerContext, kind: String, target: String,
-  _ body: (inout AuditNote) async throws -> T
-) async throws -> T {
-  var note = AuditNote(kind: kind, target: target)
-  let caller = try RequestContext.caller
-  do {
-    let result = try await mappingErrors(logger, context.descriptor.method) { try await body(&note) }
-    await audit.record(context: context, caller: caller, note: note, code: 0, message: "")
-    return result
-  } catch let error as RPCError {
-    await audit.record(context: context, caller: caller, note: note, code: error.code.rawValue, message: error.message)
-    throw error
+  private let fields: Mutex<Fields>
+
+  init(kind: String, target: String, project: String) {
+    fields = Mutex(Fields(kind: kind, target: target, project: project))
+  }
+
+  /// The note of the audited call being handled; `nil` outside one.
+  @TaskLocal static var current: AuditNote?
+
+  /// What the call acts on: `job`, `project`...
+  var kind: String { fields.withLock { $0.kind } }
+
+  /// The id or name of what the call acts on.
+  var target: String {
+    get { fields.withLock { $0.target } }
+    set { fields.withLock { $0.target = newValue } }
+  }
+
+  /// The project the call acts in, when there is one.
+  var project: String {
+    get { fields.withLock { $0.project } }
+    set { fields.withLock { $0.project = newValue } }
   }
 }
 

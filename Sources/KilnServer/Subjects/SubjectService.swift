@@ -23,58 +23,45 @@ public struct SubjectService: Kiln_V1_SubjectService.SimpleServiceProtocol {
   public func createSubject(request: Kiln_V1_CreateSubjectRequest, context: ServerContext) async throws
     -> Kiln_V1_CreateSubjectResponse
   {
-    try await audited(audit, logger, context, kind: "subject", target: request.name) { note in
-      note.project = request.project
-      let subject = try await engine.createSubject(
-        project: request.project, name: request.name, kind: request.kind, schema: request.schema,
-        attributes: request.attributes, caller: try RequestContext.caller)
-      return .with { $0.subject = Kiln_V1_Subject(subject) }
-    }
+    let subject = try await engine.createSubject(
+      project: request.project, name: request.name, kind: request.kind, schema: request.schema,
+      attributes: request.attributes, caller: try RequestContext.caller)
+    return .with { $0.subject = Kiln_V1_Subject(subject) }
   }
 
   public func getSubject(request: Kiln_V1_GetSubjectRequest, context: ServerContext) async throws
     -> Kiln_V1_GetSubjectResponse
   {
-    try await mappingErrors(logger, "GetSubject") {
-      let subject = try await engine.subject(project: request.project, name: request.name, caller: try RequestContext.caller)
-      return .with { $0.subject = Kiln_V1_Subject(subject) }
-    }
+    let subject = try await engine.subject(project: request.project, name: request.name, caller: try RequestContext.caller)
+    return .with { $0.subject = Kiln_V1_Subject(subject) }
   }
 
   public func listSubjects(request: Kiln_V1_ListSubjectsRequest, context: ServerContext) async throws
     -> Kiln_V1_ListSubjectsResponse
   {
-    try await mappingErrors(logger, "ListSubjects") {
-      let subjects = try await engine.subjects(project: request.project, caller: try RequestContext.caller)
-      return .with { $0.subjects = subjects.map(Kiln_V1_Subject.init) }
-    }
+    let subjects = try await engine.subjects(project: request.project, caller: try RequestContext.caller)
+    return .with { $0.subjects = subjects.map(Kiln_V1_Subject.init) }
   }
 
   public func updateSubject(request: Kiln_V1_UpdateSubjectRequest, context: ServerContext) async throws
     -> Kiln_V1_UpdateSubjectResponse
   {
-    try await audited(audit, logger, context, kind: "subject", target: request.name) { note in
-      note.project = request.project
-      let change = try await engine.updateSubject(
-        project: request.project, name: request.name, schema: request.hasSchema ? request.schema : nil,
-        setAttributes: request.setAttributes, removeAttributes: request.removeAttributes,
-        expectedVersion: request.hasExpectedVersion ? request.expectedVersion : nil, caller: try RequestContext.caller)
-      return .with {
-        if let subject = change.subject { $0.subject = Kiln_V1_Subject(subject) }
-        $0.discardedJobIds = change.discardedJobIDs
-      }
+    let change = try await engine.updateSubject(
+      project: request.project, name: request.name, schema: request.hasSchema ? request.schema : nil,
+      setAttributes: request.setAttributes, removeAttributes: request.removeAttributes,
+      expectedVersion: request.hasExpectedVersion ? request.expectedVersion : nil, caller: try RequestContext.caller)
+    return .with {
+      if let subject = change.subject { $0.subject = Kiln_V1_Subject(subject) }
+      $0.discardedJobIds = change.discardedJobIDs
     }
   }
 
   public func deleteSubject(request: Kiln_V1_DeleteSubjectRequest, context: ServerContext) async throws
     -> Kiln_V1_DeleteSubjectResponse
   {
-    try await audited(audit, logger, context, kind: "subject", target: request.name) { note in
-      note.project = request.project
-      let change = try await engine.deleteSubject(
-        project: request.project, name: request.name,
-        expectedVersion: request.hasExpectedVersion ? request.expectedVersion : nil, caller: try RequestContext.caller)
-      return .with { $0.discardedJobIds = change.discardedJobIDs }
-    }
+    let change = try await engine.deleteSubject(
+      project: request.project, name: request.name,
+      expectedVersion: request.hasExpectedVersion ? request.expectedVersion : nil, caller: try RequestContext.caller)
+    return .with { $0.discardedJobIds = change.discardedJobIDs }
   }
 }
