@@ -72,7 +72,8 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
-    // The scheduler and the step runners; owns every state transition.
+    // The scheduler, the step runners and their logs, subjects, retention, watches;
+    // owns every state transition.
     .target(
       name: "KilnEngine",
       dependencies: [
@@ -81,11 +82,37 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "DequeModule", package: "swift-collections"),
-        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // Completion callbacks: the rule that queues them and their delivery (AsyncHTTPClient).
+    .target(
+      name: "KilnCallbacks",
+      dependencies: [
+        "KilnCore",
+        "KilnStore",
+        "KilnEngine",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // Projects, users, roles, tokens and who may change them.
+    .target(
+      name: "KilnAccess",
+      dependencies: [
+        "KilnCore",
+        "KilnStore",
+        "KilnEngine",
+        "KilnCallbacks",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Crypto", package: "swift-crypto"),
       ],
       swiftSettings: swiftSettings
     ),
@@ -96,6 +123,8 @@ let package = Package(
         "KilnCore",
         "KilnStore",
         "KilnEngine",
+        "KilnCallbacks",
+        "KilnAccess",
         "KilnProto",
         "KilnWire",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -133,6 +162,7 @@ let package = Package(
       dependencies: [
         "KilnServer",
         "KilnEngine",
+        "KilnCallbacks",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -159,7 +189,7 @@ let package = Package(
     .executableTarget(
       name: "kiln-bench",
       dependencies: [
-        "KilnServer", "KilnEngine", "KilnProto", "KilnClient",
+        "KilnServer", "KilnEngine", "KilnAccess", "KilnProto", "KilnClient",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -226,7 +256,7 @@ let package = Package(
     .target(
       name: "KilnTestSupport",
       dependencies: [
-        "KilnServer", "KilnClient", "KilnProto", "KilnEngine",
+        "KilnServer", "KilnClient", "KilnProto", "KilnEngine", "KilnCallbacks", "KilnAccess",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -236,7 +266,7 @@ let package = Package(
     .testTarget(
       name: "KilnClientTests",
       dependencies: [
-        "KilnClient", "KilnServer", "KilnEngine", "KilnTestSupport", "KilnProto",
+        "KilnClient", "KilnServer", "KilnEngine", "KilnCallbacks", "KilnAccess", "KilnTestSupport", "KilnProto",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "X509", package: "swift-certificates"),
         .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -252,7 +282,7 @@ let package = Package(
     .testTarget(
       name: "KilnServerTests",
       dependencies: [
-        "KilnCore", "KilnServer", "KilnEngine", "KilnProto", "KilnClient", "KilnTestSupport",
+        "KilnCore", "KilnServer", "KilnEngine", "KilnCallbacks", "KilnAccess", "KilnProto", "KilnClient", "KilnTestSupport",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),

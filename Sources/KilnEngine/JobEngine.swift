@@ -29,22 +29,14 @@ public final class JobEngine: Service, Sendable {
 
   /// Creates an engine. Nothing runs until ``run()``.
   ///
-  /// The engine installs its callback rule in `store`: from then on, every change that
-  /// brings a job to FINISHED, ERROR or DISCARDED queues a completion callback to each
-  /// URL `callbackTargets` gives for the job, in the change's own transaction.
-  /// ``CallbackDeliverer`` delivers them.
-  /// - Parameter callbackTargets: Where a job's callback URLs come from; the
-  ///   `callback_url` of its type when `nil`.
-  public init(
-    store: any JobStore, catalog: JobTypeCatalog, configuration: EngineConfiguration, logger: Logger,
-    callbackTargets: CallbackTargets? = nil
-  ) {
+  /// The engine queues no completion callbacks itself: whoever assembles the server
+  /// installs the callback rule in `store` (KilnCallbacks' `CallbackRule`).
+  public init(store: any JobStore, catalog: JobTypeCatalog, configuration: EngineConfiguration, logger: Logger) {
     self.store = store
     self.catalog = catalog
     self.configuration = configuration
     self.stepLogs = StepLogDirectory(root: configuration.logsDirectory)
     self.logger = logger
-    store.setCallbackTrigger(Self.callbackTrigger(callbackTargets ?? .jobTypes(catalog), logger: logger))
   }
 
   /// A caller's request to create a job.

@@ -3,6 +3,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import KilnClient
+import KilnAccess
 import KilnEngine
 import KilnProto
 import KilnServer

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KilnCore
+import KilnCallbacks
 import KilnEngine
 import KilnServer
 import Logging

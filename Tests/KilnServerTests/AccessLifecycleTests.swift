@@ -1,5 +1,6 @@
 import Foundation
 import GRPCCore
+import KilnAccess
 import KilnClient
 import KilnCore
 import KilnProto

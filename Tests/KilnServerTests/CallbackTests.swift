@@ -2,6 +2,7 @@ import Foundation
 import KilnClient
 import KilnCore
 import KilnEngine
+import KilnCallbacks
 import KilnServer
 import KilnTestSupport
 import Synchronization

@@ -4,6 +4,7 @@ public import KilnClient
 import KilnProto
 public import KilnServer
 import KilnEngine
+import KilnAccess
 import Logging
 
 /// A real `kilnd` (the same ``KilnApplication`` the executable builds) on 127.0.0.1 with

@@ -3,9 +3,9 @@ import NIOPosix
 /// Runs blocking work (file reads and deletes, `/proc` scans) on NIO's thread pool,
 /// so that it never holds one of the few threads of Swift's concurrency pool, which
 /// every RPC handler and watcher shares.
-enum BlockingIO {
+package enum BlockingIO {
   /// Runs `work` on `NIOThreadPool.singleton` and returns its result.
-  static func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+  package static func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
     do {
       return try await NIOThreadPool.singleton.runIfActive(work)
     } catch {
@@ -15,7 +15,7 @@ enum BlockingIO {
   }
 
   /// Runs throwing `work` on `NIOThreadPool.singleton` and returns its result.
-  static func runThrowing<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+  package static func runThrowing<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await NIOThreadPool.singleton.runIfActive(work)
   }
 }

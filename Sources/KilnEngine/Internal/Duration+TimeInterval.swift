@@ -1,8 +1,8 @@
-import Foundation
+package import Foundation
 
 extension Duration {
   /// The duration in seconds, for `Date` arithmetic.
-  var timeInterval: TimeInterval {
+  package var timeInterval: TimeInterval {
     Double(components.seconds) + Double(components.attoseconds) / 1e18
   }
 }

@@ -55,7 +55,7 @@ public struct StepLogDirectory: Sendable {
 
   /// Removes a job's logs: every attempt's but `keepingAttempt`'s, or all of them (and
   /// the job's directory) when it is `nil`.
-  func removeLogs(jobID: String, keepingAttempt: Int? = nil) async {
+  package func removeLogs(jobID: String, keepingAttempt: Int? = nil) async {
     let directory = jobDirectory(jobID: jobID)
     await BlockingIO.run {
       let fileManager = FileManager.default

@@ -1,17 +1,17 @@
 public import Foundation
 public import GRPCCore
 import KilnCore
+public import KilnAccess
 public import KilnEngine
 public import KilnProto
 import KilnWire
 import SwiftProtobuf
 public import Logging
 
-/// The `kiln.v1.AccessService` RPCs over the ``AccessManager``; ends the open streams
-/// that a revocation concerns.
+/// The `kiln.v1.AccessService` RPCs over the ``AccessManager`` (which ends the open
+/// streams a revocation concerns).
 public struct AccessService: Kiln_V1_AccessService.SimpleServiceProtocol {
   private let access: AccessManager
-  private let streams: OpenStreams
   private let audit: AuditTrail
   private let authenticationEnabled: Bool
   private let logger: Logger
@@ -23,10 +23,9 @@ public struct AccessService: Kiln_V1_AccessService.SimpleServiceProtocol {
 
   /// Creates the service.
   public init(
-    access: AccessManager, streams: OpenStreams, audit: AuditTrail, authenticationEnabled: Bool, logger: Logger
+    access: AccessManager, audit: AuditTrail, authenticationEnabled: Bool, logger: Logger
   ) {
     self.access = access
-    self.streams = streams
     self.audit = audit
     self.authenticationEnabled = authenticationEnabled
     self.logger = logger
@@ -60,9 +59,6 @@ public struct AccessService: Kiln_V1_AccessService.SimpleServiceProtocol {
     -> Kiln_V1_SetUserDisabledResponse
   {
     let user = try await access.setUserDisabled(request.name, disabled: request.disabled, caller: try RequestContext.caller)
-    if request.disabled {
-      streams.endStreams(user: request.name, code: .unauthenticated, message: "user \(request.name) was disabled")
-    }
     return .with { $0.user = Kiln_V1_User(user) }
   }
 
@@ -74,9 +70,6 @@ public struct AccessService: Kiln_V1_AccessService.SimpleServiceProtocol {
         field: "role", request.role == .unspecified ? "is unspecified" : "unknown role \(request.role.rawValue)")
     }
     try await access.grantRole(role, user: request.user, project: request.project, caller: try RequestContext.caller)
-    // A narrower role must not keep streaming what it no longer covers.
-    streams.endStreams(
-      user: request.user, code: .unavailable, message: "the roles of \(request.user) changed; watch again")
     return .with {
       $0.binding = .with {
         $0.user = request.user
@@ -90,8 +83,6 @@ public struct AccessService: Kiln_V1_AccessService.SimpleServiceProtocol {
     -> Kiln_V1_RevokeRoleResponse
   {
     try await access.revokeRole(user: request.user, project: request.project, caller: try RequestContext.caller)
-    streams.endStreams(
-      user: request.user, code: .unavailable, message: "the roles of \(request.user) changed; watch again")
     return Kiln_V1_RevokeRoleResponse()
   }
 
@@ -120,7 +111,6 @@ public struct AccessService: Kiln_V1_AccessService.SimpleServiceProtocol {
     -> Kiln_V1_RevokeTokenResponse
   {
     let token = try await access.revokeToken(id: request.id, caller: try RequestContext.caller)
-    streams.endStreams(tokenID: token.id, message: "token \(token.id) was revoked")
     return .with { $0.token = Kiln_V1_Token(token) }
   }
 

@@ -1,5 +1,6 @@
 public import GRPCCore
 import KilnCore
+public import KilnAccess
 public import KilnEngine
 public import KilnProto
 import KilnWire

@@ -2,6 +2,8 @@ public import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import KilnCore
+public import KilnAccess
+public import KilnCallbacks
 public import KilnEngine
 import KilnStore
 public import Logging
@@ -29,8 +31,8 @@ public final class KilnApplication: Sendable {
   public let hub: EventHub
   /// Projects, users, roles and tokens, for tests and embedding.
   public let access: AccessManager
-  /// The streaming calls in progress, by user and token.
-  public let openStreams = OpenStreams()
+  /// The streaming calls in progress, by user and token (the access manager's).
+  public var openStreams: OpenStreams { access.openStreams }
   /// Where the first start writes the first ADMIN's token (readable by its owner only).
   public var adminTokenFile: URL { configuration.dataDirectory.appendingPathComponent("admin.token") }
   /// Deletes expired FINISHED and DISCARDED jobs with their logs, for tests and embedding.
@@ -83,7 +85,9 @@ public final class KilnApplication: Sendable {
         maxRunningJobs: configuration.maxRunningJobs,
         maxRunningJobsPerProject: configuration.maxRunningJobsPerProject, logsDirectory: logsDirectory,
         stopGracePeriod: configuration.stopGracePeriod, progressInterval: configuration.progressInterval),
-      logger: logger, callbackTargets: CallbackTargets.jobTypes(catalog).adding(projectCallbacks.targets))
+      logger: logger)
+    store.setCallbackTrigger(
+      CallbackRule.trigger(CallbackTargets.jobTypes(catalog).adding(projectCallbacks.targets), logger: logger))
 
     // Before binding: a previous server's steps (which, before step descriptors were
     // closed at spawn, could hold this very port) are gone, and the port is free.
@@ -140,7 +144,7 @@ public final class KilnApplication: Sendable {
       ProjectService(access: access, audit: audit, logger: logger),
       SubjectService(engine: engine, audit: audit, logger: logger),
       AccessService(
-        access: access, streams: openStreams, audit: audit,
+        access: access, audit: audit,
         authenticationEnabled: configuration.requiresAuthentication, logger: logger),
       HealthService(stopping: stopping),
     ]
@@ -148,7 +152,7 @@ public final class KilnApplication: Sendable {
     let server = GRPCServer(
       transport: transport, services: services,
       interceptors: [
-        DeadlineInterceptor(), CallerInterceptor(resolver: resolver, streams: openStreams, audit: audit),
+        DeadlineInterceptor(), CallerInterceptor(resolver: resolver, streams: access.openStreams, audit: audit),
         CallOutcomeInterceptor(audit: audit, logger: logger),
       ]
         + configuration.additionalInterceptors)

@@ -1,6 +1,7 @@
 public import Foundation
 public import GRPCCore
 public import KilnCore
+public import KilnCallbacks
 public import KilnEngine
 
 /// Everything `kilnd` can be told: where to listen, where to keep data, what to run.

@@ -1,6 +1,7 @@
 public import Foundation
 public import GRPCCore
 import KilnCore
+public import KilnAccess
 public import KilnEngine
 import Logging
 import Synchronization

@@ -1,5 +1,6 @@
 public import GRPCCore
 import KilnCore
+public import KilnAccess
 import KilnEngine
 import KilnWire
 

@@ -1,6 +1,7 @@
 import Foundation
 public import GRPCCore
 public import KilnCore
+public import KilnAccess
 public import KilnEngine
 
 /// Resolves a request's caller from its metadata.

@@ -1,6 +1,8 @@
 import Crypto
 public import Foundation
+public import KilnCallbacks
 public import KilnCore
+public import KilnEngine
 public import KilnStore
 public import Logging
 import Synchronization
@@ -42,6 +44,9 @@ public final class AccessManager: Sendable {
     self.projectCallbacks = projectCallbacks
     self.logger = logger
   }
+
+  /// The streams open with each user's tokens: a change of who may see what ends them.
+  public let openStreams = OpenStreams()
 
   /// Reads every project's callback URL into ``projectCallbacks``.
   public func loadProjectCallbacks() async throws {
@@ -219,6 +224,7 @@ public final class AccessManager: Sendable {
     guard !name.isEmpty else { throw KilnError.invalidArgument(field: "name", "is empty") }
     let user = try await store.setUserDisabled(name, disabled: disabled)
     invalidateGrants()
+    if disabled { openStreams.endStreams(user: name, code: .unauthenticated, message: "user \(name) was disabled") }
     return user
   }
 
@@ -229,6 +235,8 @@ public final class AccessManager: Sendable {
     guard !project.isEmpty else { throw KilnError.invalidArgument(field: "project", "is empty") }
     try await store.grantRole(role, user: user, project: project)
     invalidateGrants()
+    // A narrower role must not keep streaming what it no longer covers.
+    openStreams.endStreams(user: user, code: .unavailable, message: "the roles of \(user) changed; watch again")
   }
 
   /// Takes a user's role in a project away (ADMIN).
@@ -241,6 +249,7 @@ public final class AccessManager: Sendable {
       throw KilnError(code: .notFound, message: "user \(user) holds no role in project \(project)")
     }
     invalidateGrants()
+    openStreams.endStreams(user: user, code: .unavailable, message: "the roles of \(user) changed; watch again")
   }
 
   // MARK: - Tokens
@@ -282,6 +291,7 @@ public final class AccessManager: Sendable {
     }
     let revoked = try await store.revokeToken(id: id, now: .kilnNow())
     invalidateGrants()
+    openStreams.endStreams(tokenID: id, message: "token \(id) was revoked")
     logger.info("token revoked", metadata: ["token": "\(id)", "by": "\(caller.name)"])
     return revoked
   }

@@ -1,14 +1,17 @@
 public import KilnCore
-import KilnEngine
+package import KilnEngine
 import Synchronization
 
 /// The streaming calls in progress, by user and token, so that revoking a token,
-/// disabling a user or changing their roles can end the streams opened with them.
+/// disabling a user or changing their roles ends the streams opened with them.
+///
+/// ``AccessManager`` owns one and ends the streams itself on each such change, so every
+/// embedding gets it; whatever serves streams registers each one for its duration.
 public final class OpenStreams: Sendable {
-  final class Entry: Sendable {
+  package final class Entry: Sendable {
     let user: String
     let tokenID: String?
-    let ended = Signal()
+    package let ended = Signal()
     private let reason = Mutex<RPCEndReason?>(nil)
 
     init(user: String, tokenID: String?) {
@@ -21,13 +24,13 @@ public final class OpenStreams: Sendable {
       ended.fire()
     }
 
-    var endReason: RPCEndReason? { reason.withLock { $0 } }
+    package var endReason: RPCEndReason? { reason.withLock { $0 } }
   }
 
   /// Why a stream was ended from outside.
-  struct RPCEndReason: Sendable {
-    var code: KilnError.Code
-    var message: String
+  package struct RPCEndReason: Sendable {
+    package var code: KilnError.Code
+    package var message: String
   }
 
   private let entries = Mutex<[ObjectIdentifier: Entry]>([:])
@@ -35,13 +38,13 @@ public final class OpenStreams: Sendable {
   /// Creates an empty registry.
   public init() {}
 
-  func register(_ caller: Caller) -> Entry {
+  package func register(_ caller: Caller) -> Entry {
     let entry = Entry(user: caller.name, tokenID: caller.tokenID)
     entries.withLock { $0[ObjectIdentifier(entry)] = entry }
     return entry
   }
 
-  func unregister(_ entry: Entry) {
+  package func unregister(_ entry: Entry) {
     _ = entries.withLock { $0.removeValue(forKey: ObjectIdentifier(entry)) }
   }
 

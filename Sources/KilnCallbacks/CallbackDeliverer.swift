@@ -1,5 +1,6 @@
 public import Foundation
 import KilnCore
+import KilnEngine
 public import KilnStore
 public import Logging
 public import ServiceLifecycle
