@@ -162,7 +162,10 @@ struct EngineHarness {
 /// Returns whether it held: the test asserts on that, never on the time taken.
 @discardableResult
 func eventually(_ seconds: Double = 15, _ condition: () async throws -> Bool) async rethrows -> Bool {
-  let deadline = Date().addingTimeInterval(seconds)
+  // Scaled like KilnTestSupport's waits (this target does not link it): sanitizers run
+  // everything several times slower.
+  let factor = ProcessInfo.processInfo.environment["KILN_TEST_TIME_FACTOR"].flatMap(Double.init).map { max($0, 1) } ?? 1
+  let deadline = Date().addingTimeInterval(seconds * factor)
   while Date() < deadline {
     if try await condition() { return true }
     try? await Task.sleep(for: .milliseconds(20))

@@ -323,12 +323,3 @@ struct AccessLifecycleTests {
   }
 }
 
-/// Waits until `condition` holds, for at most 10 s.
-func eventually(_ condition: () async throws -> Bool) async rethrows -> Bool {
-  let deadline = Date().addingTimeInterval(10)
-  while Date() < deadline {
-    if try await condition() { return true }
-    try? await Task.sleep(for: .milliseconds(20))
-  }
-  return try await condition()
-}
