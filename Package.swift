@@ -72,8 +72,8 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
-    // The scheduler, the step runners and their logs, subjects, retention, watches;
-    // owns every state transition.
+    // The scheduler, the step runners and their logs, subjects, retention; owns every
+    // state transition.
     .target(
       name: "KilnEngine",
       dependencies: [
@@ -81,9 +81,22 @@ let package = Package(
         "KilnStore",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        .product(name: "DequeModule", package: "swift-collections"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // Watches: the event hub that fans the event log out, WatchJobs/WatchJob/FollowStepLog,
+    // and the compaction of the event log.
+    .target(
+      name: "KilnWatch",
+      dependencies: [
+        "KilnCore",
+        "KilnStore",
+        "KilnEngine",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "DequeModule", package: "swift-collections"),
       ],
       swiftSettings: swiftSettings
     ),
@@ -125,6 +138,7 @@ let package = Package(
         "KilnEngine",
         "KilnCallbacks",
         "KilnAccess",
+        "KilnWatch",
         "KilnProto",
         "KilnWire",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -256,7 +270,7 @@ let package = Package(
     .target(
       name: "KilnTestSupport",
       dependencies: [
-        "KilnServer", "KilnClient", "KilnProto", "KilnEngine", "KilnCallbacks", "KilnAccess",
+        "KilnServer", "KilnClient", "KilnProto", "KilnEngine", "KilnCallbacks", "KilnAccess", "KilnWatch",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -266,7 +280,7 @@ let package = Package(
     .testTarget(
       name: "KilnClientTests",
       dependencies: [
-        "KilnClient", "KilnServer", "KilnEngine", "KilnCallbacks", "KilnAccess", "KilnTestSupport", "KilnProto",
+        "KilnClient", "KilnServer", "KilnEngine", "KilnCallbacks", "KilnAccess", "KilnWatch", "KilnTestSupport", "KilnProto",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "X509", package: "swift-certificates"),
         .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -282,7 +296,7 @@ let package = Package(
     .testTarget(
       name: "KilnServerTests",
       dependencies: [
-        "KilnCore", "KilnServer", "KilnEngine", "KilnCallbacks", "KilnAccess", "KilnProto", "KilnClient", "KilnTestSupport",
+        "KilnCore", "KilnServer", "KilnEngine", "KilnCallbacks", "KilnAccess", "KilnWatch", "KilnProto", "KilnClient", "KilnTestSupport",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),

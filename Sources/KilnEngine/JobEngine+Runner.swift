@@ -133,7 +133,7 @@ extension JobEngine {
   {
     let latestProgress = LockedValue<Int?>(nil)
     let log = stepLogs.file(jobID: job.id, attempt: job.attempt, stepIndex: index)
-    log.append("=== \(definition.name) started at \(Date.kilnNow()) (attempt \(job.attempt), retry \(job.steps[index].retries)) ===")
+    log.begin("=== \(definition.name) started at \(Date.kilnNow()) (attempt \(job.attempt), retry \(job.steps[index].retries)) ===")
     let context = StepContext(
       jobID: job.id, project: job.project, subject: job.subject, attempt: job.attempt, stepName: definition.name,
       stepIndex: index, params: job.params, priorFailures: job.steps[index].retries, log: log,

@@ -2,6 +2,7 @@ import Foundation
 import GRPCCore
 @testable import KilnClient
 import KilnEngine
+public import KilnWatch
 import KilnServer
 import KilnTestSupport
 import Synchronization

@@ -4,6 +4,7 @@ import GRPCNIOTransportHTTP2
 import KilnClient
 import KilnCore
 import KilnEngine
+public import KilnWatch
 import KilnProto
 import KilnServer
 import SwiftProtobuf

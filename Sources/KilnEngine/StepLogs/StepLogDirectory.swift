@@ -105,9 +105,18 @@ struct StepLogFile: Sendable {
     return fd
   }
 
-  /// Appends a line (a newline is added).
+  /// Starts the log: creates its directory and appends the first line.
+  func begin(_ line: String) {
+    try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+    append(line)
+  }
+
+  /// Appends a line (a newline is added) to a log that ``begin(_:)`` started. Creates no
+  /// directory: the last lines of a step stopped by a delete come after the job's logs
+  /// were removed, and must not bring its directory back.
   func append(_ line: String) {
-    guard let fd = try? openForAppend() else { return }
+    let fd = open(url.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { return }
     defer { close(fd) }
     let bytes = Array((line + "\n").utf8)
     _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }

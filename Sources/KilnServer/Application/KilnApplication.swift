@@ -5,6 +5,7 @@ import KilnCore
 public import KilnAccess
 public import KilnCallbacks
 public import KilnEngine
+public import KilnWatch
 import KilnStore
 public import Logging
 import ServiceLifecycle

@@ -1,6 +1,7 @@
 import Foundation
 import KilnCore
 import KilnEngine
+public import KilnWatch
 import KilnProto
 import KilnWire
 import SwiftProtobuf

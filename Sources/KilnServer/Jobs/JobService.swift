@@ -4,6 +4,7 @@ public import Foundation
 import SwiftProtobuf
 import KilnCore
 public import KilnEngine
+public import KilnWatch
 public import KilnProto
 public import Logging
 

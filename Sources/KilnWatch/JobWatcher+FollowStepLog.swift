@@ -1,4 +1,5 @@
 public import Foundation
+public import KilnEngine
 public import KilnCore
 
 extension JobWatcher {

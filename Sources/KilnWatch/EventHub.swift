@@ -1,4 +1,5 @@
 public import KilnCore
+public import KilnEngine
 public import KilnStore
 public import Logging
 public import ServiceLifecycle
