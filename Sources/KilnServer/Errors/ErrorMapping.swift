@@ -14,7 +14,7 @@ public import Logging
 func rpcError(for error: any Error, method: String, logger: Logger) -> RPCError {
   switch error {
   case let error as KilnError:
-    return RPCError(code: error.rpcErrorCode, message: error.rpcErrorMessage, metadata: error.rpcErrorMetadata)
+    return RPCError(error)
   case let error as RPCError:
     return error
   case is CancellationError:
