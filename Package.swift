@@ -24,6 +24,7 @@ let package = Package(
     .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
     .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
@@ -69,6 +70,18 @@ let package = Package(
       dependencies: [
         "KilnCore",
         .product(name: "GRDB", package: "GRDB.swift"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // The same store protocol on PostgreSQL (postgres-nio), for several kilnd replicas
+    // sharing one database.
+    .target(
+      name: "KilnPostgresStore",
+      dependencies: [
+        "KilnCore",
+        "KilnStore",
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swiftSettings
     ),
@@ -135,6 +148,7 @@ let package = Package(
       dependencies: [
         "KilnCore",
         "KilnStore",
+        "KilnPostgresStore",
         "KilnEngine",
         "KilnCallbacks",
         "KilnAccess",
@@ -177,6 +191,7 @@ let package = Package(
         "KilnServer",
         "KilnEngine",
         "KilnCallbacks",
+        "KilnPostgresStore",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -254,7 +269,10 @@ let package = Package(
     ),
     .testTarget(
       name: "KilnStoreTests",
-      dependencies: ["KilnCore", "KilnStore", .product(name: "GRDB", package: "GRDB.swift")],
+      dependencies: [
+        "KilnCore", "KilnStore", "KilnPostgresStore", "KilnTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+      ],
       swiftSettings: swiftSettings
     ),
     .testTarget(
@@ -271,8 +289,10 @@ let package = Package(
       name: "KilnTestSupport",
       dependencies: [
         "KilnServer", "KilnClient", "KilnProto", "KilnEngine", "KilnCallbacks", "KilnAccess", "KilnWatch",
+        "KilnPostgresStore",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "PostgresNIO", package: "postgres-nio"),
       ],
       path: "Tests/KilnTestSupport",
       swiftSettings: swiftSettings

@@ -9,10 +9,23 @@
 # The fuzz tests run in a process of their own, after the rest: seconds of CPU-bound work
 # beside the real servers of the other suites made a health watch in one of them wait
 # more than 30 s on these 2-core machines.
+#
+# The store contract suite and the PostgreSQL tests run against a local PostgreSQL
+# server on 127.0.0.1 that dev/postgres.sh installs (Debian's package) and starts, unless
+# KILN_TEST_POSTGRES_URL names one already (set it empty to skip them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ -z "${KILN_TEST_POSTGRES_URL+set}" ]; then
+  KILN_TEST_POSTGRES_URL=$(bash dev/postgres.sh start)
+fi
+export KILN_TEST_POSTGRES_URL
+echo "PostgreSQL for the tests: ${KILN_TEST_POSTGRES_URL:-none (skipped)}"
 swift test --skip KilnFuzzingTests
 swift test --skip-build --filter KilnFuzzingTests
+if [ -n "$KILN_TEST_POSTGRES_URL" ]; then
+  # The server, SDK and shell suites again, with kilnd keeping its state in PostgreSQL.
+  KILN_TEST_SERVER_STORE=postgres swift test --skip-build --filter 'KilnServerTests|KilnClientTests|KilnCLITests'
+fi
 bash dev/test-python.sh
 bash dev/test-c.sh
 bash dev/test-reliability.sh

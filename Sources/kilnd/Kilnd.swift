@@ -3,6 +3,7 @@ import Foundation
 import KilnCore
 import KilnCallbacks
 import KilnEngine
+import KilnPostgresStore
 import KilnServer
 import Logging
 
@@ -14,7 +15,8 @@ struct Kilnd: AsyncParsableCommand {
     abstract: "The Kiln job-operations server (gRPC, kiln.v1).",
     discussion: """
       Serves kiln.v1.JobService over HTTP/2 on \(ServerConfiguration.defaultPort) by default, with its \
-      state in a SQLite database (WAL) under --data-dir, created on first start. Without --job-types it \
+      state in a SQLite database (WAL) under --data-dir, created on first start, or in PostgreSQL with \
+      --store postgres://USER@HOST/DB (or KILN_STORE). Without --job-types it \
       offers simulated job types modelled on Apache Kylin's (INDEX_BUILD, INC_BUILD, INDEX_MERGE, \
       INDEX_REFRESH, SNAPSHOT_BUILD, TABLE_SAMPLING). SIGTERM or SIGINT shuts it down gracefully.
       """)
@@ -27,6 +29,13 @@ struct Kilnd: AsyncParsableCommand {
 
   @Option(name: .customLong("data-dir"), help: "Where the database and step logs live.")
   var dataDirectory = "kiln-data"
+
+  @Option(
+    name: .customLong("store"),
+    help: ArgumentHelp(
+      "A PostgreSQL database to keep state in instead of SQLite (postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=disable|prefer|require|verify-full]); KILN_STORE if absent. Step logs stay under --data-dir.",
+      valueName: "url"))
+  var store: String?
 
   @Option(name: .customLong("job-types"), help: "A JSON file of job types (see README); built-in types if absent.")
   var jobTypesFile: String?
@@ -168,6 +177,14 @@ struct Kilnd: AsyncParsableCommand {
       configuration.tls = ServerTLS(certificateChainPath: tlsCertificate, privateKeyPath: tlsKey, clientCAPath: tlsClientCA)
     }
     configuration.requiresAuthentication = !insecureNoAuth
+    if let url = store ?? ProcessInfo.processInfo.environment["KILN_STORE"].flatMap({ $0.isEmpty ? nil : $0 }) {
+      do {
+        _ = try PostgresURL.configuration(from: url)
+      } catch let error as KilnError {
+        throw ValidationError("--store: \(error.message)")
+      }
+      configuration.storeURL = url
+    }
     configuration.heartbeatInterval = .milliseconds(Int64(heartbeat * 1000))
     configuration.watchWindow = watchWindow
     configuration.eventRetentionCount = eventRetention

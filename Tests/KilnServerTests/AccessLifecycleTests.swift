@@ -282,6 +282,7 @@ struct AccessLifecycleTests {
   func health() async throws {
     let harness = ServerHarness()
     defer { harness.cleanUp() }
+    try await harness.prepareStore()
     let app = try await KilnApplication(
       configuration: harness.configuration(), logger: { var l = Logger(label: "t"); l.logLevel = .error; return l }())
     try await withThrowingTaskGroup(of: Void.self) { group in

@@ -37,6 +37,7 @@ struct StartupTests {
     defer { harness.cleanUp() }
     try await harness.serve { _, _ in
       await expectStartupError(mentioning: ["another kilnd (pid \(getpid()))", harness.dataDirectory.path]) {
+        try await harness.prepareStore()
         _ = try await KilnApplication(configuration: harness.configuration(), logger: Self.logger)
       }
     }
@@ -53,6 +54,7 @@ struct StartupTests {
     defer { close(fd) }
     try #require(ServerHarness.bindLoopback(fd, port: port) && listen(fd, 1) == 0)
     await expectStartupError(mentioning: ["port \(port) on 127.0.0.1 is already in use", "by pid \(getpid())"]) {
+      try await harness.prepareStore()
       _ = try await KilnApplication(configuration: harness.configuration(port: port), logger: Self.logger)
     }
   }
@@ -90,6 +92,7 @@ struct StartupTests {
   func twoHealthWatchers() async throws {
     let harness = ServerHarness()
     defer { harness.cleanUp() }
+    try await harness.prepareStore()
     let app = try await KilnApplication(configuration: harness.configuration(), logger: Self.logger)
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await app.run() }

@@ -19,7 +19,8 @@ struct StorageFaultTests {
   /// Runs `body` with a harness whose data directory is a tmpfs of `megabytes`, then
   /// unmounts it, also when `body` throws.
   func withMountedHarness(megabytes: Int, _ body: (ServerHarness) async throws -> Void) async throws {
-    let harness = ServerHarness()
+    // SQLite's faults: its database lives in the data directory.
+    let harness = ServerHarness(postgres: false)
     try FileManager.default.createDirectory(at: harness.dataDirectory, withIntermediateDirectories: true)
     let mounted = await Tmpfs.run("/bin/mount", "-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", harness.dataDirectory.path)
     try #require(mounted == 0)
@@ -91,6 +92,7 @@ struct StorageFaultTests {
       let remounted = await Tmpfs.run("/bin/mount", "-o", "remount,ro", harness.dataDirectory.path)
       try #require(remounted == 0)
       do {
+        try await harness.prepareStore()
         _ = try await KilnApplication(configuration: harness.configuration(), logger: StartupTests.logger)
         Issue.record("the server started on a read-only data directory")
       } catch let error as StartupError {

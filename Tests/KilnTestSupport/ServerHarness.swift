@@ -6,24 +6,41 @@ public import KilnServer
 import KilnEngine
 import KilnAccess
 import Logging
+import KilnPostgresStore
 
 /// A real `kilnd` (the same ``KilnApplication`` the executable builds) on 127.0.0.1 with
 /// an ephemeral port and a fresh data directory, and a client connected over HTTP/2.
 public struct ServerHarness: Sendable {
   /// The server's data directory; the same for every ``run`` of this harness.
   public let dataDirectory: URL
+  /// The PostgreSQL database the server keeps its state in, or `nil` for SQLite in
+  /// ``dataDirectory``; the same for every ``run``.
+  public let postgres: PostgresScratchDatabase?
 
-  /// A harness with a new, empty data directory.
-  public init() {
+  /// Whether harnesses use PostgreSQL by default: `KILN_TEST_SERVER_STORE=postgres`
+  /// runs the server suites on it (with `KILN_TEST_POSTGRES_URL` naming the server).
+  public static let defaultsToPostgres = ProcessInfo.processInfo.environment["KILN_TEST_SERVER_STORE"] == "postgres"
+
+  /// A harness with a new, empty data directory, and a new PostgreSQL database when
+  /// `postgres` (by default: ``defaultsToPostgres``).
+  public init(postgres: Bool = ServerHarness.defaultsToPostgres) {
     dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-e2e-\(UUID().uuidString)")
+    self.postgres = postgres ? PostgresScratchDatabase() : nil
   }
 
   /// The configuration tests start from: fast progress, short grace, no signal handling.
   public func configuration(maxRunning: Int = 8, perProject: Int = 8, port: Int = 0) -> ServerConfiguration {
-    ServerConfiguration(
+    var configuration = ServerConfiguration(
       host: "127.0.0.1", port: port, dataDirectory: dataDirectory, maxRunningJobs: maxRunning,
       maxRunningJobsPerProject: perProject, stopGracePeriod: .milliseconds(300),
       progressInterval: .milliseconds(50), handlesSignals: false)
+    configuration.storeURL = postgres?.url
+    return configuration
+  }
+
+  /// Creates the PostgreSQL database on first use.
+  public func prepareStore() async throws {
+    try await postgres?.createIfMissing()
   }
 
   /// The projects every harness server has, created by its first ADMIN.
@@ -43,6 +60,7 @@ public struct ServerHarness: Sendable {
   /// Opens the data directory as a first start does, without serving, and returns the
   /// first ADMIN's token: for tests that configure a client before the server runs.
   public func bootstrap() async throws -> String {
+    try await prepareStore()
     _ = try await KilnApplication(configuration: configuration(), logger: Self.logger)
     return try adminToken
   }
@@ -83,6 +101,7 @@ public struct ServerHarness: Sendable {
   ) async throws -> R {
     var configuration = configuration()
     configure(&configuration)
+    try await prepareStore()
     let app = try await KilnApplication(configuration: configuration, logger: Self.logger)
     return try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await app.run() }
@@ -125,7 +144,10 @@ public struct ServerHarness: Sendable {
   }
 
   /// Removes the data directory.
-  public func cleanUp() { try? FileManager.default.removeItem(at: dataDirectory) }
+  public func cleanUp() {
+    try? FileManager.default.removeItem(at: dataDirectory)
+    if let postgres { Task { await postgres.drop() } }
+  }
 }
 
 /// How much slower than usual the tests may run: `KILN_TEST_TIME_FACTOR` (default 1).

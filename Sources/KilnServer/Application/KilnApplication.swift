@@ -6,6 +6,7 @@ public import KilnAccess
 public import KilnCallbacks
 public import KilnEngine
 public import KilnWatch
+import KilnPostgresStore
 import KilnStore
 public import Logging
 import ServiceLifecycle
@@ -42,6 +43,8 @@ public final class KilnApplication: Sendable {
   public let callbacks: CallbackDeliverer
   private let transport: HTTP2ServerTransport.Posix
   private let lock: DataDirectoryLock
+  /// Closes the store's connections (PostgreSQL's) once the services have stopped.
+  private let closeStore: @Sendable () async -> Void
   private let serviceGroup: ServiceGroup
   private let logger: Logger
 
@@ -69,12 +72,33 @@ public final class KilnApplication: Sendable {
     } catch {
       throw StartupError("cannot create the step-log directory \(logsDirectory.path): \(Self.reason(error))")
     }
-    let databasePath = configuration.dataDirectory.appendingPathComponent("kiln.sqlite").path
-    let store: SQLiteJobStore
-    do {
-      store = try SQLiteJobStore(path: databasePath, synchronous: configuration.durableCommits ? .full : .normal)
-    } catch {
-      throw StartupError("cannot open the database \(databasePath): \(Self.reason(error))")
+    let store: any JobStore & AccessStore
+    let databaseDescription: String
+    if let storeURL = configuration.storeURL {
+      let postgres: PostgresJobStore
+      do {
+        postgres = try await PostgresJobStore(url: storeURL, logger: logger)
+      } catch {
+        throw StartupError("cannot open the PostgreSQL store \(PostgresURL.redacted(storeURL)): \(Self.reason(error))")
+      }
+      do {
+        try await postgres.holdExclusiveUse(owner: "kilnd pid \(getpid()) on \(ProcessInfo.processInfo.hostName)")
+      } catch {
+        await postgres.close()
+        throw StartupError("cannot use the PostgreSQL store \(PostgresURL.redacted(storeURL)): \(Self.reason(error))")
+      }
+      store = postgres
+      closeStore = { await postgres.close() }
+      databaseDescription = PostgresURL.redacted(storeURL)
+    } else {
+      let databasePath = configuration.dataDirectory.appendingPathComponent("kiln.sqlite").path
+      do {
+        store = try SQLiteJobStore(path: databasePath, synchronous: configuration.durableCommits ? .full : .normal)
+      } catch {
+        throw StartupError("cannot open the database \(databasePath): \(Self.reason(error))")
+      }
+      closeStore = {}
+      databaseDescription = databasePath
     }
 
     // A job's completion callbacks go to its type's URL and to its project's.
@@ -182,7 +206,7 @@ public final class KilnApplication: Sendable {
     }
     logger.info(
       "data directory ready",
-      metadata: ["path": "\(configuration.dataDirectory.path)", "database": "\(databasePath)"])
+      metadata: ["path": "\(configuration.dataDirectory.path)", "database": "\(databaseDescription)"])
   }
 
   /// Creates the first ADMIN on first start, or warns loudly that anyone is one.
@@ -213,7 +237,13 @@ public final class KilnApplication: Sendable {
   /// Runs the server until shutdown.
   public func run() async throws {
     defer { lock.release() }
-    try await serviceGroup.run()
+    do {
+      try await serviceGroup.run()
+    } catch {
+      await closeStore()
+      throw error
+    }
+    await closeStore()
   }
 
   /// An error's cause in a few words (Foundation's descriptions of POSIX errors are long).

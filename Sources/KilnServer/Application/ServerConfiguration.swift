@@ -15,6 +15,10 @@ public struct ServerConfiguration: Sendable {
   public var port: Int
   /// Where the database and the step logs live; created if missing.
   public var dataDirectory: URL
+  /// The PostgreSQL database to keep state in (`postgres://USER@HOST/DB`, see
+  /// `PostgresURL`) instead of SQLite under ``dataDirectory``; step logs, the admin
+  /// token file and the lock stay in ``dataDirectory``.
+  public var storeURL: String?
   /// The job types; the built-in simulated types when `nil`.
   public var jobTypes: JobTypeCatalog?
   /// The most jobs running at once.

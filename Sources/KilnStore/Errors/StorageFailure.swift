@@ -10,6 +10,9 @@ public import KilnCore
 public enum StorageFailure {
   /// The ``KilnError`` for a database failure that a retry can overcome, or `nil`.
   public static func kilnError(for error: any Error) -> KilnError? {
+    // A store that maps its database's failures itself (PostgreSQL) throws them as
+    // UNAVAILABLE already.
+    if let error = error as? KilnError { return error.code == .unavailable ? error : nil }
     guard let error = error as? DatabaseError else { return nil }
     let cause: String
     switch error.resultCode {

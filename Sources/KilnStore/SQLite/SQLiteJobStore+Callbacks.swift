@@ -5,8 +5,11 @@ import Synchronization
 
 /// Holds a ``CallbackTrigger`` so that storing it in a `Mutex` never re-abstracts it
 /// (see ``SQLiteJobStore/callbackTrigger``).
-struct CallbackTriggerBox: Sendable {
-  let decide: CallbackTrigger
+package struct CallbackTriggerBox: Sendable {
+  /// The rule.
+  package let decide: CallbackTrigger
+  /// Holds `decide`.
+  package init(decide: @escaping CallbackTrigger) { self.decide = decide }
 }
 
 extension SQLiteJobStore {

@@ -70,8 +70,8 @@ struct JobListingContractTests {
       cursor = page.next
       pages += 1
     } while cursor != nil && pages < 100
-    #expect(seen.count == jobs.count)
-    #expect(Set(seen.map(\.id)).count == jobs.count)
+    #expect(seen.count == jobs.count, "\(order)")
+    #expect(Set(seen.map(\.id)).count == jobs.count, "\(order)")
     let expected = jobs.sorted { a, b in
       let (x, y) = ascending ? (a, b) : (b, a)
       let kx = Self.key(x, field), ky = Self.key(y, field)

@@ -1,6 +1,9 @@
 import Foundation
 import KilnCore
+import KilnPostgresStore
 import KilnStore
+import KilnTestSupport
+import Logging
 import Testing
 
 /// What the contract suites need of a store: everything the engine and the access
@@ -16,12 +19,25 @@ struct StoreUnderTest: Sendable, CustomTestStringConvertible {
   /// The name in test output.
   let name: String
   /// Opens an empty store; the returned closure removes what it left behind.
-  let open: @Sendable () async throws -> (any ContractStore, @Sendable () -> Void)
+  let open: @Sendable () async throws -> (any ContractStore, @Sendable () async -> Void)
 
   var testDescription: String { name }
 
-  /// Every implementation the contract holds for.
-  static let all: [StoreUnderTest] = [.sqliteFile, .sqliteInMemory]
+  /// Every implementation the contract holds for: PostgreSQL too when
+  /// `KILN_TEST_POSTGRES_URL` names a server (`dev/postgres.sh start` prints one; CI
+  /// always sets it).
+  static let all: [StoreUnderTest] =
+    [.sqliteFile, .sqliteInMemory] + (PostgresScratchDatabase.serverURL == nil ? [] : [.postgres])
+
+  /// PostgreSQL: a database of its own for each test, dropped afterwards.
+  static let postgres = StoreUnderTest(name: "PostgreSQL") {
+    let database = try await PostgresScratchDatabase.create()
+    let store = try await PostgresJobStore(url: database.url, logger: Logger(label: "kiln.test.postgres"))
+    return (store, {
+      await store.close()
+      await database.drop()
+    })
+  }
 
   /// SQLite in WAL mode on a file: a pool of readers beside one writer, as kilnd runs.
   static let sqliteFile = StoreUnderTest(name: "SQLite file") {
@@ -39,9 +55,15 @@ struct StoreUnderTest: Sendable, CustomTestStringConvertible {
   /// ``testSubjects(project:)``, then removes the store.
   func withStore<Result>(_ body: (any ContractStore) async throws -> Result) async throws -> Result {
     let (store, cleanUp) = try await open()
-    defer { cleanUp() }
-    try await seedProjects(store)
-    return try await body(store)
+    do {
+      try await seedProjects(store)
+      let result = try await body(store)
+      await cleanUp()
+      return result
+    } catch {
+      await cleanUp()
+      throw error
+    }
   }
 }
 

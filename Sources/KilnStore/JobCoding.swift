@@ -1,8 +1,9 @@
-import Foundation
-import KilnCore
+public import Foundation
+public import KilnCore
 
-/// How jobs and times are written to the database.
-enum JobCoding {
+/// How jobs and times are written to a database: the same JSON and milliseconds in
+/// every store, so a job reads the same from SQLite and PostgreSQL.
+package enum JobCoding {
   private static let encoder: JSONEncoder = {
     let encoder = JSONEncoder()
     encoder.dateEncodingStrategy = .millisecondsSince1970
@@ -16,7 +17,7 @@ enum JobCoding {
     return decoder
   }()
 
-  static func encodeJob(_ job: Job) throws -> String {
+  package static func encodeJob(_ job: Job) throws -> String {
     // Callback deliveries live in their own table; a job read for its detail may carry
     // them, but they are never part of the stored job or its events.
     var job = job
@@ -24,30 +25,30 @@ enum JobCoding {
     return String(decoding: try encoder.encode(job), as: UTF8.self)
   }
 
-  static func decodeJob(_ text: String) throws -> Job {
+  package static func decodeJob(_ text: String) throws -> Job {
     try decoder.decode(Job.self, from: Data(text.utf8))
   }
 
-  static func encodeOptionalJob(_ job: Job?) throws -> Data {
+  package static func encodeOptionalJob(_ job: Job?) throws -> Data {
     var job = job
     job?.callbackDeliveries = nil
     return try encoder.encode(job)
   }
 
-  static func decodeOptionalJob(_ data: Data) throws -> Job? {
+  package static func decodeOptionalJob(_ data: Data) throws -> Job? {
     try decoder.decode(Job?.self, from: data)
   }
 
-  static func millis(_ date: Date) -> Int64 {
+  package static func millis(_ date: Date) -> Int64 {
     Int64((date.timeIntervalSince1970 * 1000).rounded())
   }
 
-  static func date(millis: Int64) -> Date {
+  package static func date(millis: Int64) -> Date {
     Date(timeIntervalSince1970: Double(millis) / 1000)
   }
 
   /// Sorting by status follows the order of the statuses in the API.
-  static func statusRank(_ status: JobStatus) -> Int {
+  package static func statusRank(_ status: JobStatus) -> Int {
     switch status {
     case .pending: 1
     case .running: 2

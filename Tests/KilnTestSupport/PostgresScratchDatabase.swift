@@ -1,0 +1,68 @@
+public import Foundation
+import KilnPostgresStore
+import Logging
+import PostgresNIO
+
+/// A database of its own for one test, on the server `KILN_TEST_POSTGRES_URL` names
+/// (`dev/postgres.sh start` prints one; `dev/test.sh` starts it and sets the variable).
+public struct PostgresScratchDatabase: Sendable {
+  /// The server's URL (its database is where scratch databases are created from), or
+  /// `nil` when the PostgreSQL entries are skipped.
+  public static let serverURL: String? = {
+    let url = ProcessInfo.processInfo.environment["KILN_TEST_POSTGRES_URL"] ?? ""
+    return url.isEmpty ? nil : url
+  }()
+
+  /// The URL of the scratch database.
+  public let url: String
+  /// Its name.
+  public let name: String
+
+  /// A database with a unique name, not created yet (see ``createIfMissing()``).
+  public init() {
+    name = "kiln_test_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))"
+    var components = URLComponents(string: Self.serverURL ?? "postgres://kiln@127.0.0.1/postgres")
+    components?.path = "/\(name)"
+    url = components?.string ?? ""
+  }
+
+  /// Creates an empty database with a unique name.
+  public static func create() async throws -> PostgresScratchDatabase {
+    let database = PostgresScratchDatabase()
+    try await database.createIfMissing()
+    return database
+  }
+
+  /// Creates the database unless it exists.
+  public func createIfMissing() async throws {
+    guard Self.serverURL != nil else { throw CocoaError(.featureUnsupported) }
+    try await Self.withAdminConnection { connection in
+      let exists = try await connection.query(
+        "SELECT 1::BIGINT FROM pg_database WHERE datname = \(name)", logger: Self.logger
+      ).collect()
+      if exists.isEmpty {
+        _ = try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: Self.logger)
+      }
+    }
+  }
+
+  /// Drops the database, disconnecting whoever is still on it.
+  public func drop() async {
+    try? await Self.withAdminConnection { connection in
+      _ = try await connection.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: Self.logger)
+    }
+  }
+
+  private static let logger = Logger(label: "kiln.test.postgres")
+
+  private static func withAdminConnection(_ body: (PostgresConnection) async throws -> Void) async throws {
+    guard let serverURL else { return }
+    let configuration = try PostgresURL.configuration(from: serverURL)
+    let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { await client.run() }
+      defer { group.cancelAll() }
+      try await client.withConnection { try await body($0) }
+    }
+  }
+}
