@@ -20,8 +20,19 @@ struct StoreUnderTest: Sendable, CustomTestStringConvertible {
   let name: String
   /// Opens an empty store; the returned closure removes what it left behind.
   let open: @Sendable () async throws -> (any ContractStore, @Sendable () async -> Void)
+  /// Opens a database with `count` stores on it, as `count` kilnd processes would, or
+  /// `nil` when the database cannot be shared (SQLite in memory). The returned closure
+  /// closes them and removes the database.
+  var openShared: (@Sendable (_ count: Int) async throws -> ([any ContractStore], @Sendable () async -> Void))?
+  /// Whether a store announces the commits other stores on its database make (through
+  /// ``JobEventLog/commitNotifications()``): PostgreSQL's NOTIFY does; SQLite has no
+  /// such channel, and kilnd keeps one process per SQLite file.
+  var announcesOtherStoresCommits = false
 
   var testDescription: String { name }
+
+  /// The entries whose database several stores can share.
+  static var sharable: [StoreUnderTest] { all.filter { $0.openShared != nil } }
 
   /// Every implementation the contract holds for: PostgreSQL too when
   /// `KILN_TEST_POSTGRES_URL` names a server (`dev/postgres.sh start` prints one; CI
@@ -30,25 +41,63 @@ struct StoreUnderTest: Sendable, CustomTestStringConvertible {
     [.sqliteFile, .sqliteInMemory] + (PostgresScratchDatabase.serverURL == nil ? [] : [.postgres])
 
   /// PostgreSQL: a database of its own for each test, dropped afterwards.
-  static let postgres = StoreUnderTest(name: "PostgreSQL") {
+  static let postgres = StoreUnderTest(
+    name: "PostgreSQL",
+    open: {
+      let (stores, cleanUp) = try await openPostgres(count: 1)
+      return (stores[0], cleanUp)
+    },
+    openShared: { count in try await openPostgres(count: count) },
+    announcesOtherStoresCommits: true)
+
+  private static func openPostgres(count: Int) async throws -> ([any ContractStore], @Sendable () async -> Void) {
     let database = try await PostgresScratchDatabase.create()
-    let store = try await PostgresJobStore(url: database.url, logger: Logger(label: "kiln.test.postgres"))
-    return (store, {
-      await store.close()
+    var stores: [PostgresJobStore] = []
+    for _ in 0..<count {
+      stores.append(try await PostgresJobStore(url: database.url, logger: Logger(label: "kiln.test.postgres")))
+    }
+    let opened = stores
+    return (opened, {
+      for store in opened { await store.close() }
       await database.drop()
     })
   }
 
   /// SQLite in WAL mode on a file: a pool of readers beside one writer, as kilnd runs.
-  static let sqliteFile = StoreUnderTest(name: "SQLite file") {
+  static let sqliteFile = StoreUnderTest(
+    name: "SQLite file",
+    open: {
+      let (stores, cleanUp) = try openSQLiteFile(count: 1)
+      return (stores[0], cleanUp)
+    },
+    openShared: { count in try openSQLiteFile(count: count) })
+
+  private static func openSQLiteFile(count: Int) throws -> ([any ContractStore], @Sendable () async -> Void) {
     let directory = try temporaryDirectory()
-    let store = try SQLiteJobStore(path: directory.appendingPathComponent("kiln.sqlite").path)
-    return (store, { try? FileManager.default.removeItem(at: directory) })
+    let path = directory.appendingPathComponent("kiln.sqlite").path
+    let stores: [any ContractStore] = try (0..<count).map { _ in try SQLiteJobStore(path: path) }
+    return (stores, { try? FileManager.default.removeItem(at: directory) })
   }
 
   /// SQLite in memory: one connection for reads and writes.
-  static let sqliteInMemory = StoreUnderTest(name: "SQLite in memory") {
-    (try SQLiteJobStore.inMemory(), {})
+  static let sqliteInMemory = StoreUnderTest(name: "SQLite in memory", open: { (try SQLiteJobStore.inMemory(), {}) })
+
+  /// Runs `body` with `count` stores on one fresh database (seeded as ``withStore(_:)``
+  /// seeds), then removes it.
+  func withSharedStores<Result>(_ count: Int, _ body: ([any ContractStore]) async throws -> Result) async throws
+    -> Result
+  {
+    guard let openShared else { throw CocoaError(.featureUnsupported) }
+    let (stores, cleanUp) = try await openShared(count)
+    do {
+      try await seedProjects(stores[0])
+      let result = try await body(stores)
+      await cleanUp()
+      return result
+    } catch {
+      await cleanUp()
+      throw error
+    }
   }
 
   /// Runs `body` with a fresh store holding the projects the tests use, each with its
