@@ -39,7 +39,7 @@ case "${1:-start}" in
     fi
     if ! as_owner "$BIN/pg_ctl" -D "$DIR" status >/dev/null 2>&1; then
       as_owner "$BIN/pg_ctl" -D "$DIR" -l "$DIR/server.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $PORT -k $DIR -c max_connections=300 -c fsync=on" start >/dev/null
+        -o "-c listen_addresses=127.0.0.1 -p $PORT -k $DIR -c max_connections=1000 -c fsync=on" start >/dev/null
     fi
     as_owner "$BIN/psql" -h 127.0.0.1 -p "$PORT" -U kiln -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'kiln'" |
       grep -q 1 || as_owner "$BIN/createdb" -h 127.0.0.1 -p "$PORT" -U kiln kiln

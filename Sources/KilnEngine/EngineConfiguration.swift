@@ -14,6 +14,17 @@ public struct EngineConfiguration: Sendable {
   public var progressInterval: Duration
   /// The most jobs one batch may act on.
   public var maxBatchSize: Int
+  /// This engine's name among the kilnd processes sharing its database, stable across
+  /// its restarts (kilnd keeps it in its data directory): a restarted replica requeues
+  /// the jobs its previous life held at once, without waiting for their leases.
+  public var replicaID: String = "local"
+  /// How long a claim on a running job lasts unless renewed (renewed every third of
+  /// it). Another replica takes the job over once it has run out.
+  public var leaseDuration: Duration = .seconds(30)
+  /// Whether other processes change this engine's jobs (several replicas on one
+  /// database): the engine then follows the event log to stop a step at once when a
+  /// job it runs is paused, discarded, restarted or deleted through another replica.
+  public var followsOtherReplicas: Bool = false
 
   /// Creates a configuration.
   public init(

@@ -28,10 +28,16 @@ extension JobEngine {
     // that died without stopping them (kill -9, OOM) must not run beside their requeued
     // selves, nor hold what the server needs (its port).
     await killLeftoverSteps()
-    let recovered = try await requeueRunningJobs(reason: "recovered after a restart of the server")
+    // This replica's own jobs at once (its previous life is gone), others' once their
+    // leases have run out.
+    let recovered = try await requeueRunningJobs(heldBy: configuration.replicaID, reason: "recovered after a restart of the server")
     if recovered > 0 { logger.notice("requeued \(recovered) job(s) that were running when the server stopped") }
     wakeSignal.wake()
     await withDiscardingTaskGroup { group in
+      group.addTask { await self.keepLeases() }
+      if configuration.followsOtherReplicas {
+        group.addTask { await self.followOtherReplicas() }
+      }
       for await _ in wakeSignal.wakeUps.cancelOnGracefulShutdown() {
         let claimed: [Job]
         do {
@@ -41,7 +47,8 @@ extension JobEngine {
           let stillStopping = Set(activeRuns.withLock { $0.keys })
           claimed = try await store.claimPendingJobs(
             maxRunning: configuration.maxRunningJobs,
-            maxRunningPerProject: configuration.maxRunningJobsPerProject, excluding: stillStopping, now: now
+            maxRunningPerProject: configuration.maxRunningJobsPerProject, excluding: stillStopping, now: now,
+            lease: JobLease(owner: configuration.replicaID, expiry: now.addingTimeInterval(configuration.leaseDuration.timeInterval))
           ) { job in
             job.move(to: .running, at: now)
             job.execution += 1
@@ -67,33 +74,98 @@ extension JobEngine {
       logger.info("engine shutting down: stopping running steps")
       group.cancelAll()
     }
-    let requeued = (try? await requeueRunningJobs(reason: "server shut down")) ?? 0
+    // Only this replica's: the others' keep running where they are.
+    let requeued = (try? await requeueRunningJobs(heldBy: configuration.replicaID, takingRunOutLeases: false, reason: "server shut down")) ?? 0
     logger.info("engine stopped", metadata: ["requeued": "\(requeued)"])
   }
 
-  /// Puts every RUNNING job back to PENDING; running steps start again from scratch.
+  /// Puts RUNNING jobs back to PENDING, to continue at their first unfinished step: those
+  /// `owner` holds, and those whose lease has run out (see ``JobLeases``).
   ///
+  /// - Parameter takingRunOutLeases: false to leave the jobs of other replicas alone
+  ///   even when their leases have run out (at shutdown: the survivors take them).
   /// - Returns: How many jobs were requeued.
-  func requeueRunningJobs(reason: String) async throws -> Int {
-    var count = 0
-    for id in try await store.jobIDs(inStatus: .running) {
-      let now = Date.kilnNow()
-      let result = try? await store.mutate(jobID: id, idempotency: nil, now: now) {
-        (job: inout Job) throws(KilnError) -> JobChange in
-        guard JobTransitions.apply(.recover, to: job.status) != nil else { return .none }
-        for i in job.steps.indices where job.steps[i].status == .running {
-          job.steps[i].status = .pending
-          job.steps[i].progress = 0
-        }
-        job.move(to: .pending, at: now)
-        job.recomputeProgress()
-        return .update(.updated)
+  func requeueRunningJobs(heldBy owner: String?, takingRunOutLeases: Bool = true, reason: String) async throws -> Int {
+    let now = Date.kilnNow()
+    let requeued = try await store.requeueRunningJobs(
+      heldBy: owner, leaseExpiredBefore: takingRunOutLeases ? now : nil, now: now
+    ) {
+      job in
+      guard JobTransitions.apply(.recover, to: job.status) != nil else { return false }
+      for i in job.steps.indices where job.steps[i].status == .running {
+        job.steps[i].status = .pending
+        job.steps[i].progress = 0
       }
-      if result?.job?.status == .pending {
-        count += 1
-        logger.info("job requeued", metadata: ["job": "\(id)", "reason": "\(reason)"])
+      job.move(to: .pending, at: now)
+      job.recomputeProgress()
+      return true
+    }
+    for job in requeued {
+      logger.info("job requeued", metadata: ["job": "\(job.id)", "reason": "\(reason)"])
+    }
+    return requeued.count
+  }
+
+  /// Renews this replica's leases every third of their duration, stops the runners of
+  /// jobs it no longer holds, and requeues other replicas' jobs whose leases ran out.
+  ///
+  /// A replica that cannot renew (it lost the database) stops its own steps once two
+  /// thirds of the lease have passed since its last renewal, before any other replica
+  /// may take them: two runs of one step never overlap across replicas.
+  func keepLeases() async {
+    let interval = configuration.leaseDuration / 3
+    var lastRenewal = ContinuousClock.now
+    while !Task.isCancelled && !Task.isShuttingDownGracefully {
+      _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+      if Task.isCancelled || Task.isShuttingDownGracefully { return }
+      let now = Date.kilnNow()
+      do {
+        let held = try await store.renewLeases(
+          owner: configuration.replicaID, until: now.addingTimeInterval(configuration.leaseDuration.timeInterval))
+        lastRenewal = .now
+        for (id, control) in activeRuns.withLock({ $0 }) where !held.contains(id) && !control.isStopped {
+          // Its lease is gone: another replica took the job, or it left RUNNING.
+          logger.notice("job no longer held by this replica; stopping its step", metadata: ["job": "\(id)"])
+          control.stop()
+        }
+        _ = try await requeueRunningJobs(heldBy: nil, reason: "its replica's lease ran out")
+        // Also the fallback for starts another replica's change made possible (a job of
+        // theirs finished, freeing a slot), should an announcement have been missed.
+        wakeSignal.wake()
+      } catch {
+        logger.error("cannot renew job leases: \(error)")
+        if ContinuousClock.now - lastRenewal > configuration.leaseDuration * 2 / 3 {
+          for (id, control) in activeRuns.withLock({ $0 }) where !control.isStopped {
+            logger.warning("stopping the step of a job whose lease could not be renewed", metadata: ["job": "\(id)"])
+            control.stop()
+          }
+        }
       }
     }
-    return count
+  }
+
+  /// Follows the event log, and stops at once the runner of a job this replica runs
+  /// when another replica paused, discarded, restarted or deleted it.
+  func followOtherReplicas() async {
+    var last = (try? await store.currentRevision()) ?? 0
+    for await _ in store.commitNotifications().cancelOnGracefulShutdown() {
+      while let events = try? await store.events(after: last, limit: 500), !events.isEmpty {
+        // A job submitted, resumed or requeued through another replica may start here.
+        if events.contains(where: { $0.job.status == .pending && $0.kind != .deleted }) { wakeSignal.wake() }
+        for event in events {
+          guard let control = activeRuns.withLock({ $0[event.job.id] }), !control.isStopped else { continue }
+          if event.kind == .deleted || event.job.status != .running || event.job.execution != control.execution {
+            control.stop()
+          }
+        }
+        last = events[events.count - 1].revision
+      }
+      // Compaction may have removed what was not read yet: go on from the newest.
+      if let current = try? await store.currentRevision(), current > last,
+        (try? await store.compactedThrough()).map({ $0 >= last }) == true
+      {
+        last = current
+      }
+    }
   }
 }

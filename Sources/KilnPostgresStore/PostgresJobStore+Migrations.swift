@@ -169,7 +169,16 @@ extension PostgresJobStore {
         )
         """,
       ]
-    )
+    ),
+    (
+      "v2-job-leases",
+      [
+        // Which replica runs a RUNNING job, and until when (see JobLeases).
+        "ALTER TABLE job ADD COLUMN lease_owner TEXT",
+        "ALTER TABLE job ADD COLUMN lease_expiry BIGINT",
+        "CREATE INDEX job_lease ON job (lease_owner) WHERE status = 'RUNNING'",
+      ]
+    ),
   ]
 
   /// Applies the migrations this database lacks, in one transaction, under an

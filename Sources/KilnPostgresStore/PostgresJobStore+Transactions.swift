@@ -4,6 +4,7 @@ import KilnStore
 import Logging
 import Synchronization
 import PostgresNIO
+import ServiceLifecycle
 
 /// One connection, inside or outside a transaction, with the few ways the store reads.
 struct SQLConnection {
@@ -217,60 +218,28 @@ extension PostgresJobStore {
 }
 
 extension PostgresJobStore {
-  /// Makes this store the only kilnd on the database until ``close()``: a session
-  /// advisory lock held on a connection of its own.
+  /// Runs `body` while this store holds the database's session advisory lock `key`,
+  /// on a connection of its own: waits (polling every second) while another replica
+  /// holds it, and gives it up when `body` returns or throws. For the work one replica
+  /// at a time must do (delivering completion callbacks).
   ///
-  /// Several kilnd on one database need leases on running jobs (each replica would
-  /// otherwise take the others' RUNNING jobs for its own crashed ones at start); until
-  /// those exist, a second kilnd is refused at start, naming the first.
-  ///
-  /// - Parameter owner: Who holds it (host and process), shown to the one refused.
-  /// - Throws: ``KilnError`` (failed precondition) when another kilnd holds it.
-  public func holdExclusiveUse(owner: String) async throws {
-    let acquired = AsyncStream<Result<Void, any Error>>.makeStream()
-    let client = self.client
-    let logger = self.logger
-    let task = Task {
-      do {
-        try await client.withConnection { connection in
-          let sql = SQLConnection(connection: connection, logger: logger)
-          // A kilnd that just stopped (or was killed) may still be leaving: its session,
-          // and the lock with it, ends within moments.
-          var locked = false
-          for attempt in 0..<30 {
-            locked = try await sql.value("SELECT pg_try_advisory_lock(7077002)", as: Bool.self) == true
-            if locked || Task.isCancelled { break }
-            if attempt < 29 { try? await Task.sleep(for: .milliseconds(100)) }
-          }
-          guard locked else {
-            let holder = try await sql.value("SELECT value FROM setting WHERE name = 'owner'", as: Data.self)
-              .map { String(decoding: $0, as: UTF8.self) } ?? "another kilnd"
-            throw KilnError(
-              code: .failedPrecondition,
-              message:
-                "the database is in use by \(holder); one kilnd per database for now (replicas need job leases, not yet built)"
-            )
-          }
-          try await sql.execute(
-            """
-            INSERT INTO setting (name, value) VALUES ('owner', \(Data(owner.utf8)))
-            ON CONFLICT (name) DO UPDATE SET value = excluded.value
-            """)
-          acquired.continuation.yield(.success(()))
-          // Held as long as this connection lives; cancelled by close().
-          while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
-          _ = try? await sql.value("SELECT pg_advisory_unlock(7077002)", as: Bool.self)
+  /// Returns without running `body` when the task is cancelled or shut down gracefully
+  /// while waiting.
+  public func whileHoldingLock(_ key: Int64, _ body: @Sendable () async throws -> Void) async throws {
+    try await mappingFailures {
+      try await client.withConnection { connection in
+        let sql = SQLConnection(connection: connection, logger: logger)
+        while try await sql.value("SELECT pg_try_advisory_lock(\(key))", as: Bool.self) != true {
+          guard (try? await cancelWhenGracefulShutdown({ try await Task.sleep(for: .seconds(1)) })) != nil else { return }
         }
-      } catch {
-        acquired.continuation.yield(.failure(error))
+        do {
+          try await body()
+        } catch {
+          _ = try? await sql.value("SELECT pg_advisory_unlock(\(key))", as: Bool.self)
+          throw error
+        }
+        _ = try? await sql.value("SELECT pg_advisory_unlock(\(key))", as: Bool.self)
       }
-      acquired.continuation.finish()
     }
-    tasks.withLock { $0.append(task) }
-    for await result in acquired.stream {
-      try result.get()
-      return
-    }
-    throw KilnError(code: .unavailable, message: "could not take the database's lock")
   }
 }

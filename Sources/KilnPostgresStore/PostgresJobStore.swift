@@ -62,7 +62,7 @@ public final class PostgresJobStore: JobStore, AccessStore {
     startListening()
   }
 
-  /// Stops listening, gives up ``holdExclusiveUse(owner:)``'s lock and closes every
+  /// Stops listening, gives up the advisory locks it holds and closes every
   /// connection; returns once they are closed. The store cannot be used afterwards.
   public func close() async {
     let running = tasks.withLock { tasks in
@@ -145,7 +145,7 @@ public final class PostgresJobStore: JobStore, AccessStore {
   }
 
   public func claimPendingJobs(
-    maxRunning: Int, maxRunningPerProject: Int, excluding: Set<String>, now: Date,
+    maxRunning: Int, maxRunningPerProject: Int, excluding: Set<String>, now: Date, lease: JobLease,
     prepare: @escaping @Sendable (inout Job) -> Void
   ) async throws -> [Job] {
     // The revision lock every job write takes makes the counts below exact: no other
@@ -196,6 +196,8 @@ public final class PostgresJobStore: JobStore, AccessStore {
         job.revision = revisions.next()
         job.updateTime = now
         try await Self.writeJob(tx, job, insert: false)
+        try await tx.execute(
+          "UPDATE job SET lease_owner = \(lease.owner), lease_expiry = \(JobCoding.millis(lease.expiry)) WHERE id = \(job.id)")
         try await self.appendEvent(tx, kind: .updated, job: job, time: now, previousStatus: previousStatus)
         claimed.append(job)
       }

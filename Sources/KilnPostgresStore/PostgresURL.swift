@@ -9,6 +9,8 @@ public import PostgresNIO
 /// socket instead. `sslmode` follows libpq: `disable`; `prefer` (the default: TLS when
 /// the server offers it, unverified); `require` (TLS, unverified); `verify-full` (TLS,
 /// the certificate checked against the system's roots and the host name).
+/// `pool_size=N` (Kiln's own, not libpq's) caps the connections kilnd opens (default
+/// 20).
 public enum PostgresURL {
   /// The client configuration for `url`.
   /// - Throws: ``KilnError`` (invalid argument, field `store`) naming what is wrong.
@@ -28,9 +30,11 @@ public enum PostgresURL {
 
     if let socketDirectory = query["host"], socketDirectory.hasPrefix("/") {
       let port = components.port ?? 5432
-      return PostgresClient.Configuration(
+      var configuration = PostgresClient.Configuration(
         unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: user, password: password,
         database: database)
+      try applyPoolSize(query["pool_size"], to: &configuration, invalid: invalid)
+      return configuration
     }
     guard let host = components.host, !host.isEmpty else { throw invalid("the URL names no host") }
     let tls: PostgresClient.Configuration.TLS
@@ -46,8 +50,21 @@ public enum PostgresURL {
     case let other:
       throw invalid("sslmode \(other) is not one of disable, prefer, require, verify-full")
     }
-    return PostgresClient.Configuration(
+    var configuration = PostgresClient.Configuration(
       host: host, port: components.port ?? 5432, username: user, password: password, database: database, tls: tls)
+    try applyPoolSize(query["pool_size"], to: &configuration, invalid: invalid)
+    return configuration
+  }
+
+  private static func applyPoolSize(
+    _ value: String?, to configuration: inout PostgresClient.Configuration, invalid: (String) -> KilnError
+  ) throws {
+    guard let value else { return }
+    // The listener and the callback deliverer's lock each keep one connection.
+    guard let size = Int(value), (3...1000).contains(size) else {
+      throw invalid("pool_size \(value) is not a number from 3 to 1000")
+    }
+    configuration.options.maximumConnections = size
   }
 
   /// `url` without its password, for logs and errors.

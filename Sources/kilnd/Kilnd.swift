@@ -49,6 +49,11 @@ struct Kilnd: AsyncParsableCommand {
   @Option(name: .customLong("stop-grace"), help: "Seconds between SIGTERM and SIGKILL when a step is stopped.")
   var stopGrace = 5.0
 
+  @Option(
+    name: .customLong("lease-seconds"),
+    help: "Seconds a replica's claim on a running job lasts unless renewed (every third of it); with several kilnd on one PostgreSQL database, a dead replica's jobs are taken over this long after its last renewal.")
+  var leaseSeconds = 30.0
+
   @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
   var logLevel = "info"
 
@@ -125,6 +130,7 @@ struct Kilnd: AsyncParsableCommand {
     guard maxRunning > 0 else { throw ValidationError("--max-running must be at least 1") }
     guard maxRunningPerProject > 0 else { throw ValidationError("--max-running-per-project must be at least 1") }
     guard stopGrace >= 0 else { throw ValidationError("--stop-grace must not be negative") }
+    guard leaseSeconds >= 0.3 else { throw ValidationError("--lease-seconds must be at least 0.3") }
     guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \(logLevel)") }
     guard (tlsCertificate == nil) == (tlsKey == nil) else {
       throw ValidationError("--tls-cert and --tls-key go together")
@@ -177,6 +183,7 @@ struct Kilnd: AsyncParsableCommand {
       configuration.tls = ServerTLS(certificateChainPath: tlsCertificate, privateKeyPath: tlsKey, clientCAPath: tlsClientCA)
     }
     configuration.requiresAuthentication = !insecureNoAuth
+    configuration.leaseDuration = .milliseconds(Int64(leaseSeconds * 1000))
     if let url = store ?? ProcessInfo.processInfo.environment["KILN_STORE"].flatMap({ $0.isEmpty ? nil : $0 }) {
       do {
         _ = try PostgresURL.configuration(from: url)

@@ -1,6 +1,6 @@
 public import Foundation
 import KilnPostgresStore
-import Logging
+public import Logging
 import PostgresNIO
 
 /// A database of its own for one test, on the server `KILN_TEST_POSTGRES_URL` names
@@ -23,6 +23,10 @@ public struct PostgresScratchDatabase: Sendable {
     name = "kiln_test_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))"
     var components = URLComponents(string: Self.serverURL ?? "postgres://kiln@127.0.0.1/postgres")
     components?.path = "/\(name)"
+    // Tests run side by side, each with its own stores: a few connections each keep
+    // the server's limit far away.
+    let items = components?.queryItems ?? []
+    components?.queryItems = items + [URLQueryItem(name: "pool_size", value: "5")]
     url = components?.string ?? ""
   }
 
@@ -53,7 +57,12 @@ public struct PostgresScratchDatabase: Sendable {
     }
   }
 
-  private static let logger = Logger(label: "kiln.test.postgres")
+  /// Errors only: postgres-nio logs each refused connection attempt at info.
+  public static let logger: Logger = {
+    var logger = Logger(label: "kiln.test.postgres")
+    logger.logLevel = .error
+    return logger
+  }()
 
   private static func withAdminConnection(_ body: (PostgresConnection) async throws -> Void) async throws {
     guard let serverURL else { return }

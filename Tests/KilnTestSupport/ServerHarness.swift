@@ -28,6 +28,13 @@ public struct ServerHarness: Sendable {
     self.postgres = postgres ? PostgresScratchDatabase() : nil
   }
 
+  /// A harness with a new data directory on `database`: another replica of a server
+  /// whose harness uses it.
+  public init(sharing database: PostgresScratchDatabase) {
+    dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-e2e-\(UUID().uuidString)")
+    postgres = database
+  }
+
   /// The configuration tests start from: fast progress, short grace, no signal handling.
   public func configuration(maxRunning: Int = 8, perProject: Int = 8, port: Int = 0) -> ServerConfiguration {
     var configuration = ServerConfiguration(

@@ -81,12 +81,6 @@ public final class KilnApplication: Sendable {
       } catch {
         throw StartupError("cannot open the PostgreSQL store \(PostgresURL.redacted(storeURL)): \(Self.reason(error))")
       }
-      do {
-        try await postgres.holdExclusiveUse(owner: "kilnd pid \(getpid()) on \(ProcessInfo.processInfo.hostName)")
-      } catch {
-        await postgres.close()
-        throw StartupError("cannot use the PostgreSQL store \(PostgresURL.redacted(storeURL)): \(Self.reason(error))")
-      }
       store = postgres
       closeStore = { await postgres.close() }
       databaseDescription = PostgresURL.redacted(storeURL)
@@ -101,16 +95,20 @@ public final class KilnApplication: Sendable {
       databaseDescription = databasePath
     }
 
+    let replicaID = try ReplicaIdentity.load(dataDirectory: configuration.dataDirectory)
+    var engineConfiguration = EngineConfiguration(
+      maxRunningJobs: configuration.maxRunningJobs,
+      maxRunningJobsPerProject: configuration.maxRunningJobsPerProject, logsDirectory: logsDirectory,
+      stopGracePeriod: configuration.stopGracePeriod, progressInterval: configuration.progressInterval)
+    engineConfiguration.replicaID = replicaID
+    engineConfiguration.leaseDuration = configuration.leaseDuration
+    // With PostgreSQL other kilnd may share the database and change this one's jobs.
+    engineConfiguration.followsOtherReplicas = configuration.storeURL != nil
+
     // A job's completion callbacks go to its type's URL and to its project's.
     let catalog = configuration.jobTypes ?? .builtin
     let projectCallbacks = ProjectCallbackURLs()
-    engine = JobEngine(
-      store: store, catalog: catalog,
-      configuration: EngineConfiguration(
-        maxRunningJobs: configuration.maxRunningJobs,
-        maxRunningJobsPerProject: configuration.maxRunningJobsPerProject, logsDirectory: logsDirectory,
-        stopGracePeriod: configuration.stopGracePeriod, progressInterval: configuration.progressInterval),
-      logger: logger)
+    engine = JobEngine(store: store, catalog: catalog, configuration: engineConfiguration, logger: logger)
     store.setCallbackTrigger(
       CallbackRule.trigger(CallbackTargets.jobTypes(catalog).adding(projectCallbacks.targets), logger: logger))
 
@@ -190,7 +188,8 @@ public final class KilnApplication: Sendable {
         // it cuts short stay queued for the next start.
         services: [
           .init(service: engine),
-          .init(service: callbacks),
+          // One replica at a time delivers callbacks, or each would post every one.
+          .init(service: OneReplicaAtATime(service: callbacks, store: store as? PostgresJobStore, lockKey: 7_077_003)),
           .init(service: compactor),
           .init(service: retention),
           .init(service: GRPCServerService(server: server)),

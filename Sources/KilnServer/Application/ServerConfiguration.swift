@@ -19,6 +19,10 @@ public struct ServerConfiguration: Sendable {
   /// `PostgresURL`) instead of SQLite under ``dataDirectory``; step logs, the admin
   /// token file and the lock stay in ``dataDirectory``.
   public var storeURL: String?
+  /// How long a replica's claim on a running job lasts unless renewed; with several
+  /// kilnd on one PostgreSQL database, a dead replica's jobs are taken over this long
+  /// after its last renewal.
+  public var leaseDuration: Duration = .seconds(30)
   /// The job types; the built-in simulated types when `nil`.
   public var jobTypes: JobTypeCatalog?
   /// The most jobs running at once.

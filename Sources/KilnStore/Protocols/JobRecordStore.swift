@@ -67,10 +67,11 @@ public protocol JobRecordStore: Sendable {
   ///   - maxRunning: The most jobs running at once over all projects.
   ///   - maxRunningPerProject: The most jobs running at once in one project.
   ///   - excluding: Jobs not to start now (their previous run is still stopping).
+  ///   - lease: The claimer's lease on each job it starts (see ``JobLeases``).
   ///   - prepare: Applied to each job moved to RUNNING, inside the same transaction.
   /// - Returns: The jobs now RUNNING, in the order they were queued.
   func claimPendingJobs(
-    maxRunning: Int, maxRunningPerProject: Int, excluding: Set<String>, now: Date,
+    maxRunning: Int, maxRunningPerProject: Int, excluding: Set<String>, now: Date, lease: JobLease,
     prepare: @escaping @Sendable (inout Job) -> Void
   ) async throws -> [Job]
 

@@ -10,7 +10,7 @@ public protocol SecretStore: Sendable {
 ///
 /// The store holds no business rules: the engine passes them in as closures that run
 /// inside the store's write transaction. The requirements are split by concern (jobs,
-/// the event log, idempotency records, the callback outbox, subjects, secrets) so that
+/// leases, the event log, idempotency records, the callback outbox, subjects, secrets) so that
 /// a component asks only for what it uses. Every implementation keeps these rules,
 /// and `Tests/KilnStoreTests/Contract` checks them for each one:
 ///
@@ -26,9 +26,9 @@ public protocol SecretStore: Sendable {
 /// 3. **Idempotency records in the change's transaction.** Of concurrent requests
 ///    with one request id, exactly one acts; the others get its answer, or are refused
 ///    (invalid argument) when their content differs.
-/// 4. **Claims are exclusive.** Concurrent ``JobRecordStore/claimPendingJobs(maxRunning:maxRunningPerProject:excluding:now:prepare:)``
+/// 4. **Claims are exclusive.** Concurrent ``JobRecordStore/claimPendingJobs(maxRunning:maxRunningPerProject:excluding:now:lease:prepare:)``
 ///    calls never hand out one job twice nor exceed the limits.
 /// 5. **Errors say whose fault they are.** Rule violations are ``KilnError``s (not
 ///    found, already exists, invalid argument, failed precondition); a failure of the
 ///    database underneath is UNAVAILABLE (see ``StorageFailure``).
-public protocol JobStore: JobRecordStore, JobEventLog, IdempotencyRecords, CallbackOutbox, SubjectStore, SecretStore {}
+public protocol JobStore: JobRecordStore, JobLeases, JobEventLog, IdempotencyRecords, CallbackOutbox, SubjectStore, SecretStore {}

@@ -177,6 +177,14 @@ extension SQLiteJobStore {
             FROM job WHERE project IN (SELECT name FROM project) GROUP BY project, subject;
           """)
     }
+    migrator.registerMigration("v5-job-leases") { db in
+      try db.execute(
+        sql: """
+          -- Which replica runs a RUNNING job, and until when (see JobLeases).
+          ALTER TABLE job ADD COLUMN lease_owner TEXT;
+          ALTER TABLE job ADD COLUMN lease_expiry INTEGER;
+          """)
+    }
     return migrator
   }
 }

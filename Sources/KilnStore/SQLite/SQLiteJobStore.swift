@@ -121,7 +121,7 @@ public final class SQLiteJobStore: JobStore {
   }
 
   public func claimPendingJobs(
-    maxRunning: Int, maxRunningPerProject: Int, excluding: Set<String>, now: Date,
+    maxRunning: Int, maxRunningPerProject: Int, excluding: Set<String>, now: Date, lease: JobLease,
     prepare: @escaping @Sendable (inout Job) -> Void
   ) async throws -> [Job] {
     try await notifyingCommit { db in
@@ -154,6 +154,9 @@ public final class SQLiteJobStore: JobStore {
         job.revision = try Self.nextRevision(db)
         job.updateTime = now
         try Self.writeJob(db, job, insert: false)
+        try db.execute(
+          sql: "UPDATE job SET lease_owner = ?, lease_expiry = ? WHERE id = ?",
+          arguments: [lease.owner, JobCoding.millis(lease.expiry), job.id])
         try self.appendEvent(db, kind: .updated, job: job, time: now, previousStatus: previousStatus)
         claimed.append(job)
       }
@@ -239,18 +242,32 @@ public final class SQLiteJobStore: JobStore {
   }
 
   static func writeJob(_ db: Database, _ job: Job, insert: Bool) throws {
-    let arguments: StatementArguments = [
-      job.id, job.project, job.jobType, job.subject, job.status.rawValue, JobCoding.statusRank(job.status),
-      JobCoding.millis(job.createTime), JobCoding.millis(job.updateTime), job.durationMillis,
-      job.queuedTime.map(JobCoding.millis), job.revision, try JobCoding.encodeJob(job),
-    ]
-    let verb = insert ? "INSERT" : "REPLACE"
-    try db.execute(
-      sql: """
-        \(verb) INTO job (id, project, job_type, subject, status, status_rank, create_time, update_time,
-          duration_ms, queued_time, revision, body)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        """, arguments: arguments)
+    if insert {
+      let arguments: StatementArguments = [
+        job.id, job.project, job.jobType, job.subject, job.status.rawValue, JobCoding.statusRank(job.status),
+        JobCoding.millis(job.createTime), JobCoding.millis(job.updateTime), job.durationMillis,
+        job.queuedTime.map(JobCoding.millis), job.revision, try JobCoding.encodeJob(job),
+      ]
+      try db.execute(
+        sql: """
+          INSERT INTO job (id, project, job_type, subject, status, status_rank, create_time, update_time,
+            duration_ms, queued_time, revision, body)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          """, arguments: arguments)
+    } else {
+      // An UPDATE, not a REPLACE: the row's lease columns stay as they are.
+      try db.execute(
+        sql: """
+          UPDATE job SET project = ?, job_type = ?, subject = ?, status = ?, status_rank = ?, create_time = ?,
+            update_time = ?, duration_ms = ?, queued_time = ?, revision = ?, body = ?
+          WHERE id = ?
+          """,
+        arguments: [
+          job.project, job.jobType, job.subject, job.status.rawValue, JobCoding.statusRank(job.status),
+          JobCoding.millis(job.createTime), JobCoding.millis(job.updateTime), job.durationMillis,
+          job.queuedTime.map(JobCoding.millis), job.revision, try JobCoding.encodeJob(job), job.id,
+        ])
+    }
   }
 
   static func latestRevision(_ db: Database) throws -> Int64 {

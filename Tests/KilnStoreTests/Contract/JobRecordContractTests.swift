@@ -92,11 +92,11 @@ struct JobRecordContractTests {
         let job = makeJob(project: project, created: base.addingTimeInterval(Double(i)))
         ids.append(try #require(try await store.insert(job, idempotency: nil).job).id)
       }
-      let claimed = try await store.claimPendingJobs(maxRunning: 3, maxRunningPerProject: 2, excluding: [], now: .kilnNow()) {
+      let claimed = try await store.claimPendingJobs(maxRunning: 3, maxRunningPerProject: 2, excluding: [], now: .kilnNow(), lease: testLease) {
         job in job.move(to: .running, at: .kilnNow())
       }
       #expect(claimed.map(\.id) == [ids[0], ids[1], ids[3]])
-      let more = try await store.claimPendingJobs(maxRunning: 3, maxRunningPerProject: 2, excluding: [], now: .kilnNow()) {
+      let more = try await store.claimPendingJobs(maxRunning: 3, maxRunningPerProject: 2, excluding: [], now: .kilnNow(), lease: testLease) {
         job in job.move(to: .running, at: .kilnNow())
       }
       #expect(more.isEmpty)
@@ -105,7 +105,7 @@ struct JobRecordContractTests {
       try await move(store, ids[0], to: .paused)
       try await move(store, ids[0], to: .pending)
       try await move(store, ids[1], to: .finished)
-      let next = try await store.claimPendingJobs(maxRunning: 3, maxRunningPerProject: 2, excluding: [ids[0]], now: .kilnNow()) {
+      let next = try await store.claimPendingJobs(maxRunning: 3, maxRunningPerProject: 2, excluding: [ids[0]], now: .kilnNow(), lease: testLease) {
         job in job.move(to: .running, at: .kilnNow())
       }
       #expect(next.map(\.id) == [ids[2], ids[4]])
@@ -124,7 +124,7 @@ struct JobRecordContractTests {
           group.addTask {
             var claimed: [String] = []
             for _ in 0..<10 {
-              let jobs = try await store.claimPendingJobs(maxRunning: 9, maxRunningPerProject: 4, excluding: [], now: .kilnNow()) {
+              let jobs = try await store.claimPendingJobs(maxRunning: 9, maxRunningPerProject: 4, excluding: [], now: .kilnNow(), lease: testLease) {
                 job in job.move(to: .running, at: .kilnNow())
               }
               claimed += jobs.map(\.id)

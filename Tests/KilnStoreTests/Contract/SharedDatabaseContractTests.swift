@@ -68,7 +68,7 @@ struct SharedDatabaseContractTests {
           group.addTask {
             var claimed: [String] = []
             for _ in 0..<10 {
-              let jobs = try await store.claimPendingJobs(maxRunning: 9, maxRunningPerProject: 4, excluding: [], now: .kilnNow()) {
+              let jobs = try await store.claimPendingJobs(maxRunning: 9, maxRunningPerProject: 4, excluding: [], now: .kilnNow(), lease: testLease) {
                 job in job.move(to: .running, at: .kilnNow())
               }
               claimed += jobs.map(\.id)

@@ -54,7 +54,7 @@ struct StoreUnderTest: Sendable, CustomTestStringConvertible {
     let database = try await PostgresScratchDatabase.create()
     var stores: [PostgresJobStore] = []
     for _ in 0..<count {
-      stores.append(try await PostgresJobStore(url: database.url, logger: Logger(label: "kiln.test.postgres")))
+      stores.append(try await PostgresJobStore(url: database.url, logger: PostgresScratchDatabase.logger))
     }
     let opened = stores
     return (opened, {
@@ -168,3 +168,6 @@ func move(_ store: any ContractStore, _ id: String, to status: JobStatus) async 
     return .update(.updated)
   }
 }
+
+/// The lease the tests' claims take: held by `test`, never running out.
+let testLease = JobLease(owner: "test", expiry: .distantFuture)

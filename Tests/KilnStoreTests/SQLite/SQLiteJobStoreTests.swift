@@ -16,7 +16,7 @@ struct SQLiteJobStoreTests {
       let store = try await testStore(path: path)
       #expect(
         try await store.appliedMigrations() == [
-          "v1-jobs-events-requests", "v2-projects-users-tokens-audit", "v3-retention-callbacks", "v4-subjects",
+          "v1-jobs-events-requests", "v2-projects-users-tokens-audit", "v3-retention-callbacks", "v4-subjects", "v5-job-leases",
         ])
       _ = try await store.insert(job, idempotency: nil)
       // WAL mode: writes go to the write-ahead log while the database is open.
