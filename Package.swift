@@ -219,12 +219,13 @@ let package = Package(
     .executableTarget(
       name: "kiln-bench",
       dependencies: [
-        "KilnServer", "KilnEngine", "KilnAccess", "KilnProto", "KilnClient",
+        "KilnServer", "KilnEngine", "KilnAccess", "KilnProto", "KilnClient", "KilnPostgresStore",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "PostgresNIO", package: "postgres-nio"),
       ],
       swiftSettings: swiftSettings
     ),

@@ -108,8 +108,12 @@ extension PostgresJobStore {
           let revisions = RevisionAllocator(after: current)
           let result = try await body(tx, revisions)
           if revisions.last != current {
-            try await tx.execute("UPDATE revision_counter SET value = \(revisions.last)")
-            try await tx.execute("SELECT pg_notify(\(Self.commitChannel), \(String(revisions.last)))")
+            // One round trip for both, while the lock is held.
+            try await tx.execute(
+              """
+              WITH bumped AS (UPDATE revision_counter SET value = \(revisions.last) RETURNING value)
+              SELECT pg_notify(\(Self.commitChannel), value::TEXT) FROM bumped
+              """)
           }
           return (result, revisions.last)
         }
@@ -185,7 +189,7 @@ extension PostgresJobStore {
 
   /// Listens for the commits of every replica and announces them here; reconnects
   /// after a failure, and then announces the current revision, which covers any
-  /// notification sent while it was away.
+  /// notification sent while it was away; and polls the revision every second.
   func startListening() {
     // Captures what it uses, not the store: a store nobody holds any more is
     // deinitialized, which cancels this task.
@@ -213,7 +217,22 @@ extension PostgresJobStore {
         delay = min(delay * 2, .seconds(5))
       }
     }
-    tasks.withLock { $0.append(task) }
+    // And a poll every second, for a notification lost without the connection
+    // failing (the payload is only a wake-up: listeners read the log themselves).
+    let poll = Task {
+      var announced: Int64 = -1
+      while !Task.isCancelled {
+        try? await Task.sleep(for: .seconds(1))
+        let revision = try? await client.withConnection { connection in
+          try await Self.latestRevision(SQLConnection(connection: connection, logger: logger))
+        }
+        if let revision, revision != announced {
+          announced = revision
+          commits.publish(revision)
+        }
+      }
+    }
+    tasks.withLock { $0.append(contentsOf: [task, poll]) }
   }
 }
 

@@ -148,9 +148,17 @@ public final class PostgresJobStore: JobStore, AccessStore {
     maxRunning: Int, maxRunningPerProject: Int, excluding: Set<String>, now: Date, lease: JobLease,
     prepare: @escaping @Sendable (inout Job) -> Void
   ) async throws -> [Job] {
+    // Without the lock first: most wake-ups (after every change, on every replica) find
+    // nothing to start, and must not queue behind the writers for it. A job made
+    // PENDING after this read announces its commit, which wakes the scheduler again.
+    guard maxRunning > 0,
+      try await read({ tx in
+        try await tx.value("SELECT 1::BIGINT FROM job WHERE status = 'PENDING' LIMIT 1", as: Int64.self) != nil
+      })
+    else { return [] }
     // The revision lock every job write takes makes the counts below exact: no other
     // claim or status change can commit between counting and claiming, on any replica.
-    try await jobWrite { tx, revisions in
+    return try await jobWrite { tx, revisions in
       var running = try await tx.value("SELECT COUNT(*) FROM job WHERE status = 'RUNNING'", as: Int64.self) ?? 0
       guard running < maxRunning else { return [] }
       var perProject: [String: Int64] = [:]

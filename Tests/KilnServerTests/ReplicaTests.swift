@@ -75,6 +75,54 @@ struct ReplicaTests {
     await database.drop()
   }
 
+  @Test("a watch follows every replica's changes, and resumes on another replica with no gap or repeat")
+  func watchAcrossReplicas() async throws {
+    let database = try await PostgresScratchDatabase.create()
+    let (a, b) = (ServerHarness(sharing: database), ServerHarness(sharing: database))
+    defer {
+      try? FileManager.default.removeItem(at: a.dataDirectory)
+      try? FileManager.default.removeItem(at: b.dataDirectory)
+    }
+    try await a.serve { portA, _ in
+      let token = try a.adminToken
+      try await b.serve { portB, _ in
+        try await withKilnClient(client(portA, token: token)) { onA in
+          try await withKilnClient(client(portB, token: token)) { onB in
+            var revisions: [Int64] = []
+            var finished = Set<String>()
+            // On A: changes made through B.
+            var iterator = onA.watchJobs(includeProgress: true).makeAsyncIterator()
+            guard case .snapshot = try await iterator.next() else {
+              Issue.record("a watch starts with its snapshot")
+              return
+            }
+            for i in 0..<3 { _ = try await onB.submit(project: "p", type: "INDEX_BUILD", subject: "w\(i)", params: ["sleep_ms": "100"]) }
+            while revisions.count < 6, let event = try await iterator.next() {
+              if let job = event.job {
+                revisions.append(event.revision)
+                if job.status == .finished { finished.insert(job.id) }
+              }
+            }
+            // Resumed on B from the last revision seen on A, while more changes come through A.
+            let last = try #require(revisions.last)
+            for i in 3..<5 { _ = try await onA.submit(project: "p", type: "INDEX_BUILD", subject: "w\(i)", params: ["sleep_ms": "100"]) }
+            var resumed = onB.watchJobs(includeProgress: true, since: last).makeAsyncIterator()
+            while finished.count < 5, let event = try await resumed.next() {
+              if case .resynchronized = event { Issue.record("no resynchronization expected") }
+              if let job = event.job {
+                revisions.append(event.revision)
+                if job.status == .finished { finished.insert(job.id) }
+              }
+            }
+            let first = try #require(revisions.first)
+            #expect(revisions == Array(first..<(first + Int64(revisions.count))), "consecutive across the two replicas")
+          }
+        }
+      }
+    }
+    await database.drop()
+  }
+
   @Test("limits hold across replicas: no more jobs run at once than one kilnd's limit")
   func limitsAcrossReplicas() async throws {
     let database = try await PostgresScratchDatabase.create()
