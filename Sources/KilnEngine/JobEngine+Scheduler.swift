@@ -60,7 +60,7 @@ extension JobEngine {
           continue
         }
         for job in claimed {
-          let control = RunControl(execution: job.execution)
+          let control = RunControl(execution: job.execution, claimRevision: job.revision)
           activeRuns.withLock { $0[job.id] = control }
           group.addTask {
             await self.execute(job, control: control)
@@ -120,10 +120,15 @@ extension JobEngine {
       if Task.isCancelled || Task.isShuttingDownGracefully { return }
       let now = Date.kilnNow()
       do {
+        // Only the jobs this replica still runs: one it holds without a runner (its
+        // runner stopped without settling it) runs out and is requeued like a dead
+        // replica's, instead of staying RUNNING for ever.
+        let running = activeRuns.withLock { $0.filter { !$0.value.isStopped } }
         let held = try await store.renewLeases(
-          owner: configuration.replicaID, until: now.addingTimeInterval(configuration.leaseDuration.timeInterval))
+          owner: configuration.replicaID, jobIDs: Set(running.keys),
+          until: now.addingTimeInterval(configuration.leaseDuration.timeInterval))
         lastRenewal = .now
-        for (id, control) in activeRuns.withLock({ $0 }) where !held.contains(id) && !control.isStopped {
+        for (id, control) in running where !held.contains(id) && !control.isStopped {
           // Its lease is gone: another replica took the job, or it left RUNNING.
           logger.notice("job no longer held by this replica; stopping its step", metadata: ["job": "\(id)"])
           control.stop()
@@ -153,7 +158,10 @@ extension JobEngine {
         // A job submitted, resumed or requeued through another replica may start here.
         if events.contains(where: { $0.job.status == .pending && $0.kind != .deleted }) { wakeSignal.wake() }
         for event in events {
-          guard let control = activeRuns.withLock({ $0[event.job.id] }), !control.isStopped else { continue }
+          guard let control = activeRuns.withLock({ $0[event.job.id] }), !control.isStopped,
+            // Events from before the claim that started this run say nothing about it.
+            event.revision > control.claimRevision
+          else { continue }
           if event.kind == .deleted || event.job.status != .running || event.job.execution != control.execution {
             control.stop()
           }

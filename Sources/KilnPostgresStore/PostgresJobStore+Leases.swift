@@ -4,15 +4,16 @@ public import KilnStore
 import PostgresNIO
 
 extension PostgresJobStore {
-  public func renewLeases(owner: String, until: Date) async throws -> Set<String> {
+  public func renewLeases(owner: String, jobIDs: Set<String>, until: Date) async throws -> Set<String> {
+    guard !jobIDs.isEmpty else { return [] }
     // No revision lock: a renewal is no job change. The row locks it takes order it with
     // a concurrent requeue (which rechecks the lease once it holds the row).
-    try await write { tx in
+    return try await write { tx in
       Set(
         try await tx.rows(
           """
           UPDATE job SET lease_expiry = \(JobCoding.millis(until))
-          WHERE status = 'RUNNING' AND lease_owner = \(owner) RETURNING id
+          WHERE status = 'RUNNING' AND lease_owner = \(owner) AND id = ANY(\(jobIDs.sorted())) RETURNING id
           """, as: String.self))
     }
   }

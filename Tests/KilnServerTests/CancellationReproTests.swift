@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import KilnEngine
 import KilnProto
 import KilnServer
 import KilnTestSupport
@@ -49,7 +50,8 @@ struct CancellationReproTests {
     defer { harness.cleanUp() }
     try await harness.run { _, app in
       let port = try await app.listeningPort
-      for _ in 0..<rounds {
+      for round in 0..<rounds {
+        let bodyReturned = Signal()
         let client = Task {
           try await withGRPCClient(
             transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
@@ -67,11 +69,33 @@ struct CancellationReproTests {
               }
               try await group.waitForAll()
             }
+            bodyReturned.fire()
           }
         }
-        try await Task.sleep(for: .microseconds(Int.random(in: 0...30000)))
+        let delay = Int.random(in: 0...30000)
+        try await Task.sleep(for: .microseconds(delay))
         client.cancel()
+        // A round that does not end names itself, and whether the server still answers a
+        // new client: the hang is then the cancelled client's own.
+        let ended = Signal()
+        let watchdog = Task {
+          try await Task.sleep(for: .seconds(10))
+          guard !ended.isFired else { return }
+          var answered = false
+          try? await withGRPCClient(
+            transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+          ) { raw in
+            do {
+              _ = try await Kiln_V1_JobService.Client(wrapping: raw).pauseJob(.with { $0.id = "probe" })
+            } catch is RPCError {
+              answered = true
+            }
+          }
+          Issue.record("round \(round): the client cancelled after \(delay) µs did not end in 10 s; its body \(bodyReturned.isFired ? "returned (so withGRPCClient waits for runConnections)" : "did not return (a call ignores the cancellation)"); the server \(answered ? "still answers a new client" : "does not answer")")
+        }
         _ = await client.result
+        ended.fire()
+        watchdog.cancel()
       }
     }
   }

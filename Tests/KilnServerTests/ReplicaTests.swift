@@ -13,7 +13,9 @@ import Testing
 /// jobs running on another, limits hold across them, and a replica that dies has its
 /// jobs taken over once their leases run out.
 @Suite(
-  "Replicas on one PostgreSQL database", .enabled(if: PostgresScratchDatabase.serverURL != nil),
+  "Replicas on one PostgreSQL database",
+  // Once per run: the server suites' second pass on PostgreSQL would repeat it as is.
+  .enabled(if: PostgresScratchDatabase.serverURL != nil && !ServerHarness.defaultsToPostgres),
   .timeLimit(.minutes(3)))
 struct ReplicaTests {
   /// A job type whose one step writes a line every 50 ms until it is stopped.

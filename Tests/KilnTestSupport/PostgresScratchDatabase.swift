@@ -23,10 +23,11 @@ public struct PostgresScratchDatabase: Sendable {
     name = "kiln_test_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))"
     var components = URLComponents(string: Self.serverURL ?? "postgres://kiln@127.0.0.1/postgres")
     components?.path = "/\(name)"
-    // Tests run side by side, each with its own stores: a few connections each keep
-    // the server's limit far away.
+    // Tests run side by side, each with its own stores: 10 connections each (not the
+    // default 20) keep the server's limit away. Fewer starve a kilnd: the commit listener
+    // and the callback deliverer's lock hold one each for good.
     let items = components?.queryItems ?? []
-    components?.queryItems = items + [URLQueryItem(name: "pool_size", value: "5")]
+    components?.queryItems = items + [URLQueryItem(name: "pool_size", value: "10")]
     url = components?.string ?? ""
   }
 

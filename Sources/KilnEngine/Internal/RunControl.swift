@@ -5,10 +5,13 @@
 final class RunControl: Sendable {
   /// The job execution this runner owns.
   let execution: Int64
+  /// The revision of the claim that started it: events up to it are older than the run.
+  let claimRevision: Int64
   private let stopped = Signal()
 
-  init(execution: Int64) {
+  init(execution: Int64, claimRevision: Int64) {
     self.execution = execution
+    self.claimRevision = claimRevision
   }
 
   var isStopped: Bool { stopped.isFired }

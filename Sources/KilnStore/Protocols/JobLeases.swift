@@ -24,11 +24,13 @@ public struct JobLease: Sendable, Hashable {
 /// which each claim increments, so a replica that lost a job can change nothing of it.
 /// Leases live beside the job, not in it: renewing one writes no event.
 public protocol JobLeases: Sendable {
-  /// Extends to `until` every lease `owner` holds on a RUNNING job.
+  /// Extends to `until` the leases `owner` holds on the RUNNING jobs among `jobIDs`
+  /// (those it still runs: a job it holds but no longer runs is left to run out, and is
+  /// then requeued like a dead replica's).
   ///
-  /// - Returns: The ids of the RUNNING jobs `owner` holds: a job it runs that is not
-  ///   among them was taken from it (requeued after its lease ran out) or left RUNNING.
-  func renewLeases(owner: String, until: Date) async throws -> Set<String>
+  /// - Returns: Which of `jobIDs` `owner` holds: a job it runs that is not among them was
+  ///   taken from it (requeued after its lease ran out) or left RUNNING.
+  func renewLeases(owner: String, jobIDs: Set<String>, until: Date) async throws -> Set<String>
 
   /// Requeues, in one transaction, the RUNNING jobs held by `owner` (the previous life
   /// of a replica that restarted) and those whose lease ran out before `expiredBefore`

@@ -3,14 +3,28 @@ public import KilnCore
 import GRDB
 
 extension SQLiteJobStore {
-  public func renewLeases(owner: String, until: Date) async throws -> Set<String> {
-    try await writer.write { db in
-      try db.execute(
-        sql: "UPDATE job SET lease_expiry = ? WHERE status = 'RUNNING' AND lease_owner = ?",
-        arguments: [JobCoding.millis(until), owner])
-      return Set(
-        try String.fetchAll(
-          db, sql: "SELECT id FROM job WHERE status = 'RUNNING' AND lease_owner = ?", arguments: [owner]))
+  public func renewLeases(owner: String, jobIDs: Set<String>, until: Date) async throws -> Set<String> {
+    guard !jobIDs.isEmpty else { return [] }
+    return try await writer.write { db in
+      var held = Set<String>()
+      // SQLite limits the number of bound parameters; renew in chunks.
+      let ids = jobIDs.sorted()
+      for start in stride(from: 0, to: ids.count, by: 500) {
+        let chunk = Array(ids[start..<min(start + 500, ids.count)])
+        let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+        var arguments: StatementArguments = [JobCoding.millis(until), owner]
+        _ = arguments.append(contentsOf: StatementArguments(chunk))
+        try db.execute(
+          sql: "UPDATE job SET lease_expiry = ? WHERE status = 'RUNNING' AND lease_owner = ? AND id IN (\(marks))",
+          arguments: arguments)
+        var select: StatementArguments = [owner]
+        _ = select.append(contentsOf: StatementArguments(chunk))
+        held.formUnion(
+          try String.fetchAll(
+            db, sql: "SELECT id FROM job WHERE status = 'RUNNING' AND lease_owner = ? AND id IN (\(marks))",
+            arguments: select))
+      }
+      return held
     }
   }
 

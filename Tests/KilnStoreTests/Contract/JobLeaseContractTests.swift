@@ -21,16 +21,16 @@ struct JobLeaseContractTests {
       let job = try #require(try await store.insert(makeJob(), idempotency: nil).job)
       let claimed = try await claim(store, owner: "a", expiry: Date().addingTimeInterval(30))
       #expect(claimed.map(\.id) == [job.id])
-      #expect(try await store.renewLeases(owner: "a", until: Date().addingTimeInterval(30)) == [job.id])
-      #expect(try await store.renewLeases(owner: "b", until: Date().addingTimeInterval(30)).isEmpty)
+      #expect(try await store.renewLeases(owner: "a", jobIDs: [job.id], until: Date().addingTimeInterval(30)) == [job.id])
+      #expect(try await store.renewLeases(owner: "b", jobIDs: [job.id], until: Date().addingTimeInterval(30)).isEmpty)
       // A runner's write (a step's progress) keeps the lease.
       _ = try await store.mutate(jobID: job.id, idempotency: nil, now: .kilnNow()) { (job: inout Job) throws(KilnError) in
         job.steps[0].progress = 50
         return .update(.progress)
       }
-      #expect(try await store.renewLeases(owner: "a", until: Date().addingTimeInterval(30)) == [job.id])
+      #expect(try await store.renewLeases(owner: "a", jobIDs: [job.id], until: Date().addingTimeInterval(30)) == [job.id])
       try await move(store, job.id, to: .paused)
-      #expect(try await store.renewLeases(owner: "a", until: Date().addingTimeInterval(30)).isEmpty)
+      #expect(try await store.renewLeases(owner: "a", jobIDs: [job.id], until: Date().addingTimeInterval(30)).isEmpty)
     }
   }
 
@@ -56,8 +56,8 @@ struct JobLeaseContractTests {
       #expect(events.count == 2, "one event each")
       #expect(Set(events.map(\.job.id)) == [ids[0], ids[2]])
       #expect(try await store.job(id: ids[1])?.status == .running)
-      #expect(try await store.renewLeases(owner: "alive", until: Date().addingTimeInterval(60)) == [ids[1]])
-      #expect(try await store.renewLeases(owner: "dead", until: Date().addingTimeInterval(60)).isEmpty, "a taken job stays taken")
+      #expect(try await store.renewLeases(owner: "alive", jobIDs: Set(ids), until: Date().addingTimeInterval(60)) == [ids[1]])
+      #expect(try await store.renewLeases(owner: "dead", jobIDs: Set(ids), until: Date().addingTimeInterval(60)).isEmpty, "a taken job stays taken")
       // A closure that declines writes nothing.
       let declined = try await store.requeueRunningJobs(heldBy: "alive", leaseExpiredBefore: .kilnNow(), now: .kilnNow()) { _ in false }
       #expect(declined.isEmpty)
