@@ -84,14 +84,17 @@ extension JobEngine {
   ///
   /// - Parameter takingRunOutLeases: false to leave the jobs of other replicas alone
   ///   even when their leases have run out (at shutdown: the survivors take them).
+  /// - Parameter sparing: Jobs left alone whatever their lease (those this engine runs).
   /// - Returns: How many jobs were requeued.
-  func requeueRunningJobs(heldBy owner: String?, takingRunOutLeases: Bool = true, reason: String) async throws -> Int {
+  func requeueRunningJobs(
+    heldBy owner: String?, takingRunOutLeases: Bool = true, sparing: Set<String> = [], reason: String
+  ) async throws -> Int {
     let now = Date.kilnNow()
     let requeued = try await store.requeueRunningJobs(
       heldBy: owner, leaseExpiredBefore: takingRunOutLeases ? now : nil, now: now
     ) {
       job in
-      guard JobTransitions.apply(.recover, to: job.status) != nil else { return false }
+      guard !sparing.contains(job.id), JobTransitions.apply(.recover, to: job.status) != nil else { return false }
       for i in job.steps.indices where job.steps[i].status == .running {
         job.steps[i].status = .pending
         job.steps[i].progress = 0
@@ -111,7 +114,8 @@ extension JobEngine {
   ///
   /// A replica that cannot renew (it lost the database) stops its own steps once two
   /// thirds of the lease have passed since its last renewal, before any other replica
-  /// may take them: two runs of one step never overlap across replicas.
+  /// may take them: two runs of one step never overlap across replicas. An engine alone
+  /// on its database keeps them, and never sweeps up the jobs it runs itself.
   func keepLeases() async {
     let interval = configuration.leaseDuration / 3
     var lastRenewal = ContinuousClock.now
@@ -133,13 +137,18 @@ extension JobEngine {
           logger.notice("job no longer held by this replica; stopping its step", metadata: ["job": "\(id)"])
           control.stop()
         }
-        _ = try await requeueRunningJobs(heldBy: nil, reason: "its replica's lease ran out")
+        // Never a job this engine runs itself: its lease ran out only because renewals
+        // failed (its storage was away), and the renewal just made covers it again.
+        _ = try await requeueRunningJobs(
+          heldBy: nil, sparing: Set(activeRuns.withLock { $0.keys }), reason: "its replica's lease ran out")
         // Also the fallback for starts another replica's change made possible (a job of
         // theirs finished, freeing a slot), should an announcement have been missed.
         wakeSignal.wake()
       } catch {
         logger.error("cannot renew job leases: \(error)")
-        if ContinuousClock.now - lastRenewal > configuration.leaseDuration * 2 / 3 {
+        // Only where another replica could take the jobs: alone on its database (SQLite),
+        // an engine keeps its steps running through a storage outage, retrying its writes.
+        if configuration.followsOtherReplicas && ContinuousClock.now - lastRenewal > configuration.leaseDuration * 2 / 3 {
           for (id, control) in activeRuns.withLock({ $0 }) where !control.isStopped {
             logger.warning("stopping the step of a job whose lease could not be renewed", metadata: ["job": "\(id)"])
             control.stop()
