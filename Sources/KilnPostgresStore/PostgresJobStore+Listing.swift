@@ -31,7 +31,7 @@ extension PostgresJobStore {
       count.append(Self.whereClause(for: filter, into: &count, extra: []))
       let total = try await tx.value(count.query, as: Int64.self) ?? 0
 
-      let column = Self.column(for: order.field)
+      let column = JobCoding.column(for: order.field)
       let direction = order.ascending ? "ASC" : "DESC"
       let comparison = order.ascending ? ">" : "<"
       let isText = Self.isText(order.field)
@@ -101,17 +101,6 @@ extension PostgresJobStore {
     return clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
   }
 
-  static func column(for field: JobOrder.Field) -> String {
-    switch field {
-    case .createTime: "create_time"
-    case .updateTime: "update_time"
-    case .duration: "duration_ms"
-    case .status: "status_rank"
-    case .jobType: "job_type"
-    case .project: "project"
-    case .subject: "subject"
-    }
-  }
 
   static func isText(_ field: JobOrder.Field) -> Bool {
     switch field {

@@ -58,4 +58,17 @@ package enum JobCoding {
     case .finished: 6
     }
   }
+
+  /// The job table's column a listing sorts by; the same in every store.
+  package static func column(for field: JobOrder.Field) -> String {
+    switch field {
+    case .createTime: "create_time"
+    case .updateTime: "update_time"
+    case .duration: "duration_ms"
+    case .status: "status_rank"
+    case .jobType: "job_type"
+    case .project: "project"
+    case .subject: "subject"
+    }
+  }
 }

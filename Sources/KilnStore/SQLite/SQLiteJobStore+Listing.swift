@@ -9,7 +9,7 @@ extension SQLiteJobStore {
       let (whereSQL, whereArguments) = Self.whereClause(for: filter)
       let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM job \(whereSQL)", arguments: whereArguments) ?? 0
 
-      let column = Self.column(for: order.field)
+      let column = JobCoding.column(for: order.field)
       let direction = order.ascending ? "ASC" : "DESC"
       let comparison = order.ascending ? ">" : "<"
       var conditions = whereSQL
@@ -91,15 +91,4 @@ extension SQLiteJobStore {
     return (clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND "), arguments)
   }
 
-  static func column(for field: JobOrder.Field) -> String {
-    switch field {
-    case .createTime: "create_time"
-    case .updateTime: "update_time"
-    case .duration: "duration_ms"
-    case .status: "status_rank"
-    case .jobType: "job_type"
-    case .project: "project"
-    case .subject: "subject"
-    }
-  }
 }
