@@ -333,12 +333,12 @@ public final class AccessManager: Sendable {
 
   /// The SHA-256 of a token's secret, in hex: what the store keeps and looks up.
   static func hash(_ secret: String) -> String {
-    SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    SHA256.hash(data: Data(secret.utf8)).lowercaseHex
   }
 
   /// A new token: an id, and a secret of 256 random bits.
   static func newToken(user: String, description: String, now: Date, ttl: Duration?) -> (AccessToken, String) {
-    let id = "t-" + randomBytes(6).map { String(format: "%02x", $0) }.joined()
+    let id = "t-" + randomBytes(6).lowercaseHex
     let secret = "kiln_" + Data(randomBytes(32)).base64EncodedString()
       .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
       .replacingOccurrences(of: "=", with: "")

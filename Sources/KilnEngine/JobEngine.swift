@@ -99,13 +99,13 @@ public final class JobEngine: Service, Sendable {
   }
 
   /// The job with this id.
-  /// - Parameter withCallbacks: Also read its completion callbacks (the newest 100): a
-  ///   second query, for the job's detail only.
+  /// - Parameter withCallbacks: Also read its completion callbacks (the newest 100), for
+  ///   the job's detail only.
   /// - Throws: ``KilnError`` (not found, also when the caller may not see its project).
   public func job(id: String, caller: Caller, withCallbacks: Bool = false) async throws -> Job {
     try InputLimits.checkID(id, field: "id")
-    guard var job = try await store.job(id: id), caller.canView(job.project) else { throw KilnError.jobNotFound(id) }
-    if withCallbacks { job.callbackDeliveries = try await store.callbackDeliveries(jobID: id, limit: 100) }
+    let found = withCallbacks ? try await store.jobDetail(id: id, callbackLimit: 100) : try await store.job(id: id)
+    guard let job = found, caller.canView(job.project) else { throw KilnError.jobNotFound(id) }
     return job
   }
 

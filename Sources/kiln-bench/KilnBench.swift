@@ -17,7 +17,14 @@ import Synchronization
 struct KilnBench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "kiln-bench", abstract: "Benchmarks of a real kilnd over HTTP/2 on 127.0.0.1.",
-    subcommands: [WatchLatency.self, WatchMemory.self, Calls.self, Mutations.self])
+    subcommands: [Unary.self, CeilingServer.self, WatchLatency.self, WatchMemory.self, Calls.self, Mutations.self])
+
+  /// Takes the same global executor as kilnd (the ceiling server of `unary` runs on
+  /// the same stack as the kilnd it is compared with).
+  static func main() async {
+    EventLoopExecutor.installIfAsked()
+    await main(nil)
+  }
 }
 
 /// Starts a server in this process on an ephemeral port with a fresh data directory.

@@ -158,6 +158,14 @@ struct Kilnd: AsyncParsableCommand {
     guard keepalive > 0 else { throw ValidationError("--keepalive must be positive") }
   }
 
+  /// The entry point: the event loops become the global executor first if
+  /// `KILN_GLOBAL_EXECUTOR=nio` asks for it (see ``EventLoopExecutor``), then the command
+  /// line is parsed and run.
+  static func main() async {
+    EventLoopExecutor.installIfAsked()
+    await main(nil)
+  }
+
   func run() async throws {
     let level = Logger.Level(rawValue: logLevel) ?? .info
     LoggingSystem.bootstrap { label in

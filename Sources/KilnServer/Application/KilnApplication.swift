@@ -1,6 +1,6 @@
 public import Foundation
 import GRPCCore
-import GRPCNIOTransportHTTP2
+public import GRPCNIOTransportHTTP2
 import KilnCore
 public import KilnAccess
 public import KilnCallbacks
@@ -117,7 +117,7 @@ public final class KilnApplication: Sendable {
     await engine.killLeftoverSteps()
     try PortCheck.ensureFree(host: configuration.host, port: configuration.port)
 
-    var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
+    var transportConfig = Self.transportBaseConfiguration()
     // NIO's HTTP/2 closes the whole connection of a client that goes past the stream
     // limit it advertises (GOAWAY PROTOCOL_ERROR), and enforces 100 when none is given:
     // it is told the protocol's largest value, and RequestStreamGuard refuses the one
@@ -221,6 +221,13 @@ public final class KilnApplication: Sendable {
       logger.notice(
         "first start: created the ADMIN user 'admin'; its token is in \(adminTokenFile.path) (readable by you only). Use it with: export KILN_TOKEN=$(cat \(adminTokenFile.path))")
     }
+  }
+
+  /// The transport settings kilnd shares with the ceiling of its benchmarks (an empty
+  /// handler on the same stack): grpc-swift's defaults and the performance settings
+  /// below, without Kiln's guards and limits.
+  public static func transportBaseConfiguration() -> HTTP2ServerTransport.Posix.Config {
+    HTTP2ServerTransport.Posix.Config.defaults
   }
 
   static func transportSecurity(_ tls: ServerTLS?) -> HTTP2ServerTransport.Posix.TransportSecurity {

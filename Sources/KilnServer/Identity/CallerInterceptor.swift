@@ -43,6 +43,9 @@ public struct CallerInterceptor: ServerInterceptor {
     var response = try await RequestContext.$current.withValue(caller) {
       try await next(request, context)
     }
+    // A unary reply is made inside `next`; its producer only writes it. Registering it
+    // would cost a task group and a waiting task per call, for nothing.
+    if context.descriptor.type?.isResponseStreaming == false { return response }
     // A streaming handler's body runs after `next` returns: carry the caller into it,
     // and end it when its token is revoked.
     if case .success(var contents) = response.accepted {

@@ -22,7 +22,7 @@ enum RequestFingerprint {
     hasher.update(data: Array(method.utf8))
     hasher.update(data: [0])
     hasher.update(data: bytes)
-    let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    let digest = hasher.finalize().lowercaseHex
     return IdempotencyKey(id: "\(caller.name)\u{1F}\(requestID)", fingerprint: digest)
   }
 }

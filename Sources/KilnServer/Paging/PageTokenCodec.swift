@@ -64,7 +64,7 @@ package struct PageTokenCodec: Sendable {
     var data = try encoder.encode(filter)
     data.append(try encoder.encode(allowedProjects))
     data.append(try encoder.encode(order))
-    return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    return SHA256.hash(data: data).lowercaseHex
   }
 
   private static func base64url(_ data: Data) -> String {

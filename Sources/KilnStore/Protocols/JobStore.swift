@@ -1,4 +1,5 @@
 public import Foundation
+public import KilnCore
 
 /// A secret that survives restarts (for example the key that signs page tokens).
 public protocol SecretStore: Sendable {
@@ -31,4 +32,17 @@ public protocol SecretStore: Sendable {
 /// 5. **Errors say whose fault they are.** Rule violations are ``KilnError``s (not
 ///    found, already exists, invalid argument, failed precondition); a failure of the
 ///    database underneath is UNAVAILABLE (see ``StorageFailure``).
-public protocol JobStore: JobRecordStore, JobLeases, JobEventLog, IdempotencyRecords, CallbackOutbox, SubjectStore, SecretStore {}
+public protocol JobStore: JobRecordStore, JobLeases, JobEventLog, IdempotencyRecords, CallbackOutbox, SubjectStore, SecretStore {
+  /// The job with this id, if any, carrying its callback deliveries (newest first, at
+  /// most `callbackLimit`): a job's detail. A store that can reads both at once.
+  func jobDetail(id: String, callbackLimit: Int) async throws -> Job?
+}
+
+extension JobStore {
+  /// Two reads: the job, then its deliveries.
+  public func jobDetail(id: String, callbackLimit: Int) async throws -> Job? {
+    guard var job = try await job(id: id) else { return nil }
+    job.callbackDeliveries = try await callbackDeliveries(jobID: id, limit: callbackLimit)
+    return job
+  }
+}

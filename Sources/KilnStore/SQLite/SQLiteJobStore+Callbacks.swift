@@ -18,11 +18,14 @@ extension SQLiteJobStore {
   }
 
   public func callbackDeliveries(jobID: String, limit: Int) async throws -> [CallbackDelivery] {
-    try await writer.read { db in
-      try Row.fetchAll(
-        db, sql: "SELECT * FROM callback_delivery WHERE job_id = ? ORDER BY id DESC LIMIT ?", arguments: [jobID, limit]
-      ).map(Self.delivery(from:))
-    }
+    try await writer.read { db in try Self.fetchCallbackDeliveries(db, jobID: jobID, limit: limit) }
+  }
+
+  static func fetchCallbackDeliveries(_ db: Database, jobID: String, limit: Int) throws -> [CallbackDelivery] {
+    try Row.fetchAll(
+      db.cachedStatement(sql: "SELECT * FROM callback_delivery WHERE job_id = ? ORDER BY id DESC LIMIT ?"),
+      arguments: [jobID, limit]
+    ).map(Self.delivery(from:))
   }
 
   public func dueCallbacks(at now: Date, excludingIDs: Set<Int64>, excludingOrigins: Set<String>, limit: Int)

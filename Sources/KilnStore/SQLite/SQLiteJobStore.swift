@@ -88,6 +88,15 @@ public final class SQLiteJobStore: JobStore {
     try await writer.read { db in try Self.fetchJob(db, id: id) }
   }
 
+  /// One read: each read is a hop to one of GRDB's reader queues and back.
+  public func jobDetail(id: String, callbackLimit: Int) async throws -> Job? {
+    try await writer.read { db in
+      guard var job = try Self.fetchJob(db, id: id) else { return nil }
+      job.callbackDeliveries = try Self.fetchCallbackDeliveries(db, jobID: id, limit: callbackLimit)
+      return job
+    }
+  }
+
   public func mutate(
     jobID: String, idempotency: IdempotencyKey?, now: Date,
     _ body: @escaping @Sendable (inout Job) throws(KilnError) -> JobChange
@@ -203,11 +212,11 @@ public final class SQLiteJobStore: JobStore {
   public func events(after revision: Int64, limit: Int) async throws -> [JobEvent] {
     try await writer.read { db in
       try Row.fetchAll(
-        db,
-        sql: """
-          SELECT revision, kind, previous_status, time, body FROM job_event
-          WHERE revision > ? ORDER BY revision LIMIT ?
-          """,
+        db.cachedStatement(
+          sql: """
+            SELECT revision, kind, previous_status, time, body FROM job_event
+            WHERE revision > ? ORDER BY revision LIMIT ?
+            """),
         arguments: [revision, limit]
       ).map { row in
         JobEvent(
@@ -235,7 +244,7 @@ public final class SQLiteJobStore: JobStore {
   // MARK: - Rows
 
   static func fetchJob(_ db: Database, id: String) throws -> Job? {
-    guard let body = try String.fetchOne(db, sql: "SELECT body FROM job WHERE id = ?", arguments: [id]) else {
+    guard let body = try String.fetchOne(db.cachedStatement(sql: "SELECT body FROM job WHERE id = ?"), arguments: [id]) else {
       return nil
     }
     return try JobCoding.decodeJob(body)
@@ -248,20 +257,22 @@ public final class SQLiteJobStore: JobStore {
         JobCoding.millis(job.createTime), JobCoding.millis(job.updateTime), job.durationMillis,
         job.queuedTime.map(JobCoding.millis), job.revision, try JobCoding.encodeJob(job),
       ]
-      try db.execute(
+      try db.cachedStatement(
         sql: """
           INSERT INTO job (id, project, job_type, subject, status, status_rank, create_time, update_time,
             duration_ms, queued_time, revision, body)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-          """, arguments: arguments)
+          """
+      ).execute(arguments: arguments)
     } else {
       // An UPDATE, not a REPLACE: the row's lease columns stay as they are.
-      try db.execute(
+      try db.cachedStatement(
         sql: """
           UPDATE job SET project = ?, job_type = ?, subject = ?, status = ?, status_rank = ?, create_time = ?,
             update_time = ?, duration_ms = ?, queued_time = ?, revision = ?, body = ?
           WHERE id = ?
-          """,
+          """
+      ).execute(
         arguments: [
           job.project, job.jobType, job.subject, job.status.rawValue, JobCoding.statusRank(job.status),
           JobCoding.millis(job.createTime), JobCoding.millis(job.updateTime), job.durationMillis,
@@ -271,7 +282,7 @@ public final class SQLiteJobStore: JobStore {
   }
 
   static func latestRevision(_ db: Database) throws -> Int64 {
-    try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'job_event'") ?? 0
+    try Int64.fetchOne(db.cachedStatement(sql: "SELECT seq FROM sqlite_sequence WHERE name = 'job_event'")) ?? 0
   }
 
   static func nextRevision(_ db: Database) throws -> Int64 {
@@ -287,16 +298,17 @@ public final class SQLiteJobStore: JobStore {
     var job = job
     job.revision = try Self.nextRevision(db)
     job.updateTime = now
-    try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [job.id])
+    try db.cachedStatement(sql: "DELETE FROM job WHERE id = ?").execute(arguments: [job.id])
     try appendEvent(db, kind: .deleted, job: job, time: now, previousStatus: previousStatus)
   }
 
   func appendEvent(_ db: Database, kind: JobEvent.Kind, job: Job, time: Date, previousStatus: JobStatus?) throws {
-    try db.execute(
+    try db.cachedStatement(
       sql: """
         INSERT INTO job_event (revision, job_id, project, kind, previous_status, time, body)
         VALUES (?, ?, ?, ?, ?, ?, ?)
-        """,
+        """
+    ).execute(
       arguments: [
         job.revision, job.id, job.project, kind.rawValue, previousStatus?.rawValue, JobCoding.millis(time),
         try JobCoding.encodeJob(job),
@@ -312,7 +324,7 @@ public final class SQLiteJobStore: JobStore {
 
   static func storedResponse(_ db: Database, key: IdempotencyKey) throws -> Data? {
     guard let row = try Row.fetchOne(
-      db, sql: "SELECT fingerprint, response FROM request WHERE id = ?", arguments: [key.id])
+      db.cachedStatement(sql: "SELECT fingerprint, response FROM request WHERE id = ?"), arguments: [key.id])
     else { return nil }
     let fingerprint: String = row["fingerprint"]
     guard fingerprint == key.fingerprint else {

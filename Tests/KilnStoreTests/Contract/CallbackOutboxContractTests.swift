@@ -41,6 +41,9 @@ struct CallbackOutboxContractTests {
       #expect(delivery.url == Self.url && delivery.jobStatus == .finished && delivery.revision == finished.revision)
       #expect(delivery.attempts == 0 && !delivery.delivered && delivery.nextAttemptTime != nil)
       #expect(finished.callbackDeliveries == nil, "deliveries are not part of the stored job")
+      let detail = try #require(try await store.jobDetail(id: job.id, callbackLimit: 10))
+      #expect(detail.callbackDeliveries == deliveries && detail.revision == finished.revision)
+      #expect(try await store.jobDetail(id: "job-missing", callbackLimit: 10) == nil)
 
       let due = try await store.dueCallbacks(at: Date(), excludingIDs: [], excludingOrigins: [], limit: 10)
       #expect(due.map(\.delivery.id) == [delivery.id])
