@@ -32,6 +32,9 @@ struct Unary: AsyncParsableCommand {
   @Option(
     help: "The global executor of kilnd and the ceiling: swift (Swift's own, kilnd's default), nio (the event loops), or both (each pair, to compare).")
   var executors = "swift"
+  @Option(
+    help: "grpc-swift's flush coalescing (a 100 µs delay that gathers writes) in kilnd and the ceiling: on (kilnd's default), off, or both.")
+  var flushCoalescing = "on"
   @Option(help: "Another kilnd binary to measure beside this one (e.g. built from an earlier commit).")
   var baselineKilnd: String?
   @Option(help: "Where to write the figures as JSON.") var json = "kiln-bench-unary.json"
@@ -49,26 +52,29 @@ struct Unary: AsyncParsableCommand {
     guard FileManager.default.isExecutableFile(atPath: "/usr/bin/h2load") else {
       throw ValidationError("h2load is missing: apt-get install nghttp2-client")
     }
-    let modes = executors == "both" ? ["nio", "swift"] : [executors]
-    guard modes.allSatisfy({ ["nio", "swift"].contains($0) }) else { throw ValidationError("--executors: nio, swift or both") }
+    let executorChoices = executors == "both" ? ["nio", "swift"] : [executors]
+    guard executorChoices.allSatisfy({ ["nio", "swift"].contains($0) }) else {
+      throw ValidationError("--executors: nio, swift or both")
+    }
+    let coalescingChoices = flushCoalescing == "both" ? [true, false] : [flushCoalescing != "off"]
+    let modes = executorChoices.flatMap { executor in coalescingChoices.map { UnaryMode(executor: executor, coalescesFlushes: $0) } }
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-bench-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: directory) }
     let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     var targets: [Target] = []
     defer { targets.forEach { $0.process.terminate() } }
     var fixtures: UnaryFixtures?
-    var kilnds: [(String, String, [String: String])] = modes.map {
-      ("kilnd/\($0)", here.appendingPathComponent("kilnd").path, [EventLoopExecutor.environmentVariable: $0])
-    }
+    var kilnds: [(String, String, UnaryMode)] = modes.map { ("kilnd/\($0.name)", here.appendingPathComponent("kilnd").path, $0) }
     // An earlier kilnd may not read the variable: it is compared with Swift's executor.
-    if let baselineKilnd { kilnds.append(("baseline", baselineKilnd, [EventLoopExecutor.environmentVariable: "swift"])) }
-    for (name, binary, environment) in kilnds {
+    // An earlier kilnd may not read the variables: it is compared with kilnd's defaults.
+    if let baselineKilnd { kilnds.append(("baseline", baselineKilnd, UnaryMode(executor: "swift", coalescesFlushes: true))) }
+    for (name, binary, mode) in kilnds {
       let data = directory.appendingPathComponent(name.replacingOccurrences(of: "/", with: "-"))
       let port = try freePort()
       let process = try startProcess(
         binary, ["--port", String(port), "--data-dir", data.path, "--max-running", "1", "--log-level", "error"],
-        environment: environment)
-      targets.append(Target(name: name, port: port, process: process, ceiling: "ceiling/\(environment.values.first ?? "swift")"))
+        environment: mode.environment)
+      targets.append(Target(name: name, port: port, process: process, ceiling: "ceiling/\(mode.name)"))
       try await waitUntilServing(port: port)
       let token = try KilnClientConfiguration.readToken(file: data.appendingPathComponent("admin.token").path)
       let made = try await UnaryFixtures.make(port: port, token: token)
@@ -84,8 +90,8 @@ struct Unary: AsyncParsableCommand {
       let port = try freePort()
       let process = try startProcess(
         CommandLine.arguments[0], ["ceiling-server", "--port", String(port), "--replies", canned.path],
-        environment: [EventLoopExecutor.environmentVariable: mode])
-      targets.append(Target(name: "ceiling/\(mode)", port: port, process: process, ceiling: "ceiling/\(mode)"))
+        environment: mode.environment)
+      targets.append(Target(name: "ceiling/\(mode.name)", port: port, process: process, ceiling: "ceiling/\(mode.name)"))
       try await waitUntilServing(port: port)
     }
     // Every kilnd of the run holds the same jobs; the ceiling of the baseline is nio's.
@@ -94,8 +100,8 @@ struct Unary: AsyncParsableCommand {
         file: directory.appendingPathComponent(target.name.replacingOccurrences(of: "/", with: "-"))
           .appendingPathComponent("admin.token").path)
     }
-    for index in targets.indices where !modes.contains(String(targets[index].ceiling.dropFirst("ceiling/".count))) {
-      targets[index].ceiling = "ceiling/\(modes[0])"
+    for index in targets.indices where !targets.contains(where: { $0.name == targets[index].ceiling }) {
+      targets[index].ceiling = "ceiling/\(modes[0].name)"
     }
 
     let wanted = methods.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
@@ -157,6 +163,20 @@ struct Unary: AsyncParsableCommand {
 /// The text followed by spaces up to `width` characters.
 func padded(_ text: String, _ width: Int) -> String {
   text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+}
+
+/// The settings of a kilnd and its ceiling, chosen through kilnd's environment.
+struct UnaryMode {
+  var executor: String
+  var coalescesFlushes: Bool
+
+  var name: String { coalescesFlushes ? executor : executor + "-nc" }
+  var environment: [String: String] {
+    [
+      EventLoopExecutor.environmentVariable: executor,
+      KilnApplication.flushCoalescingVariable: coalescesFlushes ? "on" : "off",
+    ]
+  }
 }
 
 /// Starts a program with extra environment variables.

@@ -227,8 +227,14 @@ public final class KilnApplication: Sendable {
   /// handler on the same stack): grpc-swift's defaults and the performance settings
   /// below, without Kiln's guards and limits.
   public static func transportBaseConfiguration() -> HTTP2ServerTransport.Posix.Config {
-    HTTP2ServerTransport.Posix.Config.defaults
+    var config = HTTP2ServerTransport.Posix.Config.defaults
+    if ProcessInfo.processInfo.environment[flushCoalescingVariable] == "off" { config.connection.flushCoalescing = nil }
+    return config
   }
+
+  /// The environment variable that turns grpc-swift's flush coalescing (writes gathered
+  /// for up to 100 µs into one) off when it is `off`; it is on by default.
+  public static let flushCoalescingVariable = "KILN_FLUSH_COALESCING"
 
   static func transportSecurity(_ tls: ServerTLS?) -> HTTP2ServerTransport.Posix.TransportSecurity {
     guard let tls else { return .plaintext }
