@@ -189,6 +189,16 @@ struct KilnCommandTests {
       let listed = try await kiln.run("jobs", "--project", "b", "-o", "json")
       #expect(listed.stdout.contains("scripted") && !listed.stdout.contains("never"))
       #expect(try await kiln.run("-c", "frobnicate").status == 64)
+
+      // The shell's own `use` works in scripts as at the prompt, to the script's end.
+      let used = try await kiln.run("-c", "use alpha; subject create t1; submit SNAPSHOT_BUILD t1 sleep_ms=0; jobs -o json")
+      #expect(used.status == 0, "\(used.stderr)")
+      #expect(used.stdout.contains("\"project\":\"alpha\"") && used.stdout.contains("\"subject\":\"t1\""))
+      let piped = try await kiln.run(stdin: "use alpha\nsubject create t2\nuse\njobs -o json\nexit\npause nope\n")
+      #expect(piped.status == 0, "exit ends the script before the failing pause: \(piped.stderr)")
+      #expect(piped.stdout.contains("\"subject\":\"t1\""), "after a bare use, jobs lists every project")
+      let subjects = try await kiln.run("subjects", "--project", "alpha", "-o", "json")
+      #expect(subjects.stdout.contains("t2"))
     }
   }
 

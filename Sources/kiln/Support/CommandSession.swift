@@ -5,11 +5,41 @@ import KilnClient
 /// Runs command lines through the same parser as `kiln COMMAND ...`.
 struct CommandSession {
   /// Runs lines in order and stops at the first that fails, exiting with its status.
+  /// A script takes every line the prompt does: `use P` lasts to the script's end (or the
+  /// next `use`), `exit` ends it.
   func runScript(_ lines: [String]) async throws {
+    var project: String?
     for line in lines {
-      let status = await run(line)
-      if status != 0 { throw ExitCode(status) }
+      switch Self.interpret(line, project: &project) {
+      case .leave: return
+      case .handled: continue
+      case .run(let command):
+        let status = await run(command)
+        if status != 0 { throw ExitCode(status) }
+      }
     }
+  }
+
+  /// What the shell does with one line, at the prompt or in a script.
+  enum LineOutcome: Equatable {
+    /// `exit` or `quit`.
+    case leave
+    /// The shell's own command (`use`), done.
+    case handled
+    /// A command to run: the line, with `--project` added after a `use`.
+    case run(String)
+  }
+
+  /// Interprets the shell's own commands: `exit`/`quit`, and `use P` (or `use` alone,
+  /// which forgets the project), which sets the project later commands get.
+  static func interpret(_ line: String, project: inout String?) -> LineOutcome {
+    let words = (try? split(line)) ?? []
+    if words.first == "exit" || words.first == "quit" { return .leave }
+    if words.first == "use" {
+      project = words.count > 1 ? words[1] : nil
+      return .handled
+    }
+    return .run(withProject(project, line: line, words: words))
   }
 
   /// The interactive prompt: line editing, history, completion; failures are shown and
@@ -46,15 +76,13 @@ struct CommandSession {
         continue
       case .line(let line):
         history.add(line)
-        let words = (try? Self.split(line)) ?? []
-        if words.first == "exit" || words.first == "quit" { return }
-        if words.first == "use" {
-          project = words.count > 1 ? words[1] : nil
-          continue
+        switch Self.interpret(line, project: &project) {
+        case .leave: return
+        case .handled: continue
+        case .run(let command):
+          let status = await interrupts.running { await self.run(command) }
+          if status == nil { print("interrupted") }
         }
-        let command = Self.withProject(project, line: line, words: words)
-        let status = await interrupts.running { await self.run(command) }
-        if status == nil { print("interrupted") }
       }
     }
   }
