@@ -114,6 +114,10 @@ struct KilnPromptTests {
       session.type("resume \t")
       #expect(await session.waitFor("resume \(queued)", after: mark))
       #expect(!session.screen.dropFirst(mark).contains(running))
+      // A second Tab does not offer the id already on the line.
+      session.type("\t")
+      try await Task.sleep(for: .milliseconds(700))
+      #expect(!session.screen.dropFirst(mark).contains("\(queued) \(queued)"))
       session.type("\r")
       #expect(await session.waitFor("PENDING", after: mark))
 

@@ -69,7 +69,8 @@ struct ShellCompleter: Sendable {
     case "subject": return positional == 0 ? ["create", "show", "update", "delete"] : []
     case "job", "wait", "log": return positional == 0 ? await jobIDs(allowing: nil) : []
     default:
-      if let action = Self.actions[command] { return await jobIDs(allowing: action) }
+      // An operation takes several ids: never offer one already on the line.
+      if let action = Self.actions[command] { return await jobIDs(allowing: action).filter { !words.contains($0) } }
       return []
     }
   }
