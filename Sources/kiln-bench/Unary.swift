@@ -46,6 +46,10 @@ struct Unary: AsyncParsableCommand {
     var process: Process
     /// The ceiling this target is compared with (itself for a ceiling).
     var ceiling: String
+    /// The token it is called with, and its requests and replies (a ceiling has the
+    /// first kilnd's: it answers that kilnd's replies).
+    var token: String
+    var fixtures: UnaryFixtures
   }
 
   func run() async throws {
@@ -63,9 +67,7 @@ struct Unary: AsyncParsableCommand {
     let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     var targets: [Target] = []
     defer { targets.forEach { $0.process.terminate() } }
-    var fixtures: UnaryFixtures?
     var kilnds: [(String, String, UnaryMode)] = modes.map { ("kilnd/\($0.name)", here.appendingPathComponent("kilnd").path, $0) }
-    // An earlier kilnd may not read the variable: it is compared with Swift's executor.
     // An earlier kilnd may not read the variables: it is compared with kilnd's defaults.
     if let baselineKilnd { kilnds.append(("baseline", baselineKilnd, UnaryMode(executor: "swift", coalescesFlushes: true))) }
     for (name, binary, mode) in kilnds {
@@ -74,13 +76,20 @@ struct Unary: AsyncParsableCommand {
       let process = try startProcess(
         binary, ["--port", String(port), "--data-dir", data.path, "--max-running", "1", "--log-level", "error"],
         environment: mode.environment)
-      targets.append(Target(name: name, port: port, process: process, ceiling: "ceiling/\(mode.name)"))
-      try await waitUntilServing(port: port)
-      let token = try KilnClientConfiguration.readToken(file: data.appendingPathComponent("admin.token").path)
-      let made = try await UnaryFixtures.make(port: port, token: token)
-      fixtures = fixtures ?? made
+      let (token, fixtures): (String, UnaryFixtures)
+      do {
+        try await waitUntilServing(port: port)
+        token = try KilnClientConfiguration.readToken(file: data.appendingPathComponent("admin.token").path)
+        fixtures = try await UnaryFixtures.make(port: port, token: token)
+      } catch {
+        process.terminate()
+        throw error
+      }
+      targets.append(
+        Target(name: name, port: port, process: process, ceiling: "ceiling/\(mode.name)", token: token, fixtures: fixtures))
     }
-    guard let fixtures else { return }
+    guard let first = targets.first else { return }
+    let fixtures = first.fixtures
     // The ceiling answers each method with the reply kilnd gave, decoded once.
     let canned = directory.appendingPathComponent("canned")
     try FileManager.default.createDirectory(at: canned, withIntermediateDirectories: true)
@@ -91,15 +100,13 @@ struct Unary: AsyncParsableCommand {
       let process = try startProcess(
         CommandLine.arguments[0], ["ceiling-server", "--port", String(port), "--replies", canned.path],
         environment: mode.environment)
-      targets.append(Target(name: "ceiling/\(mode.name)", port: port, process: process, ceiling: "ceiling/\(mode.name)"))
+      targets.append(
+        Target(
+          name: "ceiling/\(mode.name)", port: port, process: process, ceiling: "ceiling/\(mode.name)",
+          token: first.token, fixtures: fixtures))
       try await waitUntilServing(port: port)
     }
-    // Every kilnd of the run holds the same jobs; the ceiling of the baseline is nio's.
-    let tokens = try targets.filter { !$0.name.hasPrefix("ceiling") }.map { target in
-      try KilnClientConfiguration.readToken(
-        file: directory.appendingPathComponent(target.name.replacingOccurrences(of: "/", with: "-"))
-          .appendingPathComponent("admin.token").path)
-    }
+    // The baseline is compared with the ceiling on kilnd's defaults, or the first one run.
     for index in targets.indices where !targets.contains(where: { $0.name == targets[index].ceiling }) {
       targets[index].ceiling = "ceiling/\(modes[0].name)"
     }
@@ -110,19 +117,16 @@ struct Unary: AsyncParsableCommand {
     for round in 1...rounds {
       for method in wanted {
         for (index, target) in targets.enumerated() {
-          // The jobs of each kilnd have their own ids.
-          let own = index < tokens.count ? try await UnaryFixtures.read(port: target.port, token: tokens[index]) : fixtures
-          guard let unaryCase = own.cases.first(where: { $0.method == method }) else {
+          guard let unaryCase = target.fixtures.cases.first(where: { $0.method == method }) else {
             throw ValidationError("unknown method \(method)")
           }
-          let token = index < tokens.count ? tokens[index] : tokens[0]
           let body = directory.appendingPathComponent("\(method)-\(index).body")
           try grpcFrame(unaryCase.request).write(to: body)
           let throughput = try H2Load.run(
-            port: target.port, method: unaryCase.path, body: body.path, token: token, calls: calls,
+            port: target.port, method: unaryCase.path, body: body.path, token: target.token, calls: calls,
             connections: connections, streams: streams, expectedReplyBytes: unaryCase.replyBytes)
           let latency = try H2Load.run(
-            port: target.port, method: unaryCase.path, body: body.path, token: token, calls: sequentialCalls,
+            port: target.port, method: unaryCase.path, body: body.path, token: target.token, calls: sequentialCalls,
             connections: 1, streams: 1, expectedReplyBytes: unaryCase.replyBytes,
             logFile: directory.appendingPathComponent("latency.log").path)
           let result = UnaryResult(
