@@ -36,6 +36,10 @@ let package = Package(
     .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
+    .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+    .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+    // No traits: the metrics endpoint needs neither swift-configuration nor full Foundation.
+    .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
   ],
   targets: [
     // Domain types, the job state machine and errors. No I/O.
@@ -64,11 +68,20 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    // Every metric the server exports, on one Prometheus registry.
+    .target(
+      name: "KilnMetrics",
+      dependencies: [
+        .product(name: "Prometheus", package: "swift-prometheus"),
+      ],
+      swiftSettings: swiftSettings
+    ),
     // The store protocol and its SQLite implementation.
     .target(
       name: "KilnStore",
       dependencies: [
         "KilnCore",
+        "KilnMetrics",
         .product(name: "GRDB", package: "GRDB.swift"),
       ],
       swiftSettings: swiftSettings
@@ -79,6 +92,7 @@ let package = Package(
       name: "KilnPostgresStore",
       dependencies: [
         "KilnCore",
+        "KilnMetrics",
         "KilnStore",
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "Logging", package: "swift-log"),
@@ -92,6 +106,7 @@ let package = Package(
       name: "KilnEngine",
       dependencies: [
         "KilnCore",
+        "KilnMetrics",
         "KilnStore",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -106,6 +121,7 @@ let package = Package(
       name: "KilnWatch",
       dependencies: [
         "KilnCore",
+        "KilnMetrics",
         "KilnStore",
         "KilnEngine",
         .product(name: "Logging", package: "swift-log"),
@@ -119,6 +135,7 @@ let package = Package(
       name: "KilnCallbacks",
       dependencies: [
         "KilnCore",
+        "KilnMetrics",
         "KilnStore",
         "KilnEngine",
         .product(name: "Logging", package: "swift-log"),
@@ -154,8 +171,11 @@ let package = Package(
         "KilnCallbacks",
         "KilnAccess",
         "KilnWatch",
+        "KilnMetrics",
         "KilnProto",
         "KilnWire",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -193,6 +213,9 @@ let package = Package(
         "KilnEngine",
         "KilnCallbacks",
         "KilnPostgresStore",
+        "KilnMetrics",
+        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "Metrics", package: "swift-metrics"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -321,6 +344,8 @@ let package = Package(
       name: "KilnServerTests",
       dependencies: [
         "KilnCore", "KilnServer", "KilnEngine", "KilnCallbacks", "KilnAccess", "KilnWatch", "KilnProto", "KilnClient", "KilnTestSupport",
+        "KilnMetrics",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),

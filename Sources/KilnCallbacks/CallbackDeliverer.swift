@@ -1,6 +1,7 @@
 public import Foundation
 import KilnCore
 import KilnEngine
+public import KilnMetrics
 public import KilnStore
 public import Logging
 public import ServiceLifecycle
@@ -24,6 +25,8 @@ public final class CallbackDeliverer: Service, Sendable {
   /// How deliveries are retried and limited.
   public let configuration: CallbackConfiguration
   let logger: Logger
+  /// Where delivery attempts are counted by outcome.
+  let metrics: KilnMetrics
   private let wakeUp = Signal()
   private let inFlight = Mutex(InFlight())
 
@@ -37,9 +40,10 @@ public final class CallbackDeliverer: Service, Sendable {
   /// - Parameter sender: How a callback is posted; AsyncHTTPClient when `nil`.
   public init(
     store: any CallbackOutbox & JobEventLog, configuration: CallbackConfiguration = .init(), sender: (any CallbackSender)? = nil,
-    logger: Logger
+    metrics: KilnMetrics = KilnMetrics(), logger: Logger
   ) {
     self.store = store
+    self.metrics = metrics
     self.configuration = configuration
     self.sender = sender ?? HTTPCallbackSender()
     self.logger = logger
@@ -161,10 +165,13 @@ public final class CallbackDeliverer: Service, Sendable {
     ]
     if delivered {
       logger.info("callback delivered", metadata: metadata)
+      metrics.callbackAttempted(outcome: "delivered")
     } else if nextAttempt == nil {
       logger.error("callback given up after \(attempts) attempts", metadata: metadata)
+      metrics.callbackAttempted(outcome: "given_up")
     } else {
       logger.warning("callback failed; will retry", metadata: metadata)
+      metrics.callbackAttempted(outcome: "retrying")
     }
   }
 

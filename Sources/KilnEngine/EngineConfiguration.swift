@@ -1,4 +1,5 @@
 public import Foundation
+public import KilnMetrics
 
 /// How the engine schedules and runs jobs.
 public struct EngineConfiguration: Sendable {
@@ -25,6 +26,8 @@ public struct EngineConfiguration: Sendable {
   /// database): the engine then follows the event log to stop a step at once when a
   /// job it runs is paused, discarded, restarted or deleted through another replica.
   public var followsOtherReplicas: Bool = false
+  /// Where step executions are counted and timed.
+  public var metrics = KilnMetrics()
 
   /// Creates a configuration.
   public init(

@@ -1,5 +1,6 @@
 import Foundation
 import KilnCore
+import KilnMetrics
 import KilnStore
 import Logging
 import Synchronization
@@ -141,6 +142,7 @@ extension JobEngine {
       reportProgress: { value in latestProgress.withLock { $0 = value } })
     let grace = configuration.stopGracePeriod
     let interval = configuration.progressInterval
+    let started = ContinuousClock.now
 
     let outcome = await withTaskGroup(of: StepOutcome?.self) { group in
       group.addTask {
@@ -187,11 +189,20 @@ extension JobEngine {
       group.cancelAll()
       return outcome
     }
+    let outcomeName: String
     switch outcome {
-    case .succeeded: log.append("=== \(definition.name) succeeded ===")
-    case .failed(let message): log.append("=== \(definition.name) failed: \(message) ===")
-    case .stopped: log.append("=== \(definition.name) stopped ===")
+    case .succeeded:
+      log.append("=== \(definition.name) succeeded ===")
+      outcomeName = "succeeded"
+    case .failed(let message):
+      log.append("=== \(definition.name) failed: \(message) ===")
+      outcomeName = "failed"
+    case .stopped:
+      log.append("=== \(definition.name) stopped ===")
+      outcomeName = "stopped"
     }
+    configuration.metrics.stepEnded(
+      jobType: job.jobType, step: definition.name, outcome: outcomeName, duration: ContinuousClock.now - started)
     return outcome
   }
 

@@ -1,6 +1,6 @@
 public import Foundation
 public import KilnCore
-import KilnStore
+public import KilnStore
 import PostgresNIO
 
 /// A statement built piece by piece, its values bound as `$1`, `$2`… as they are added
@@ -118,6 +118,18 @@ extension PostgresJobStore {
       query.append(" ORDER BY create_time, id")
       let jobs = try await tx.rows(query.query, as: String.self).map(JobCoding.decodeJob)
       return (try await Self.latestRevision(tx), jobs)
+    }
+  }
+
+  public func jobCounts() async throws -> (revision: Int64, counts: [JobCount]) {
+    try await read(consistent: true) { tx in
+      let rows = try await tx.rows(
+        "SELECT project, status, COUNT(*) FROM job GROUP BY project, status ORDER BY project, status",
+        as: (String, String, Int64).self)
+      let counts = try rows.map { project, status, count in
+        JobCount(project: project, status: try JobCoding.status(status), count: Int(count))
+      }
+      return (try await Self.latestRevision(tx), counts)
     }
   }
 

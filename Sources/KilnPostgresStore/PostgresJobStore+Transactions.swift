@@ -1,5 +1,6 @@
 import Foundation
 import KilnCore
+import KilnMetrics
 import KilnStore
 import Logging
 import Synchronization
@@ -99,7 +100,8 @@ extension PostgresJobStore {
   /// first statement to its commit (see ``PostgresJobStore``), then announces the
   /// commit to this store's listeners and, through NOTIFY, to every replica's.
   func jobWrite<T: Sendable>(_ body: @escaping @Sendable (SQLConnection, RevisionAllocator) async throws -> T) async throws -> T {
-    let (result, revision) = try await mappingFailures {
+    let start = ContinuousClock.now
+    let (result, events, revision) = try await mappingFailures {
       try await client.withConnection { connection in
         try await Self.inTransaction(SQLConnection(connection: connection, logger: logger), begin: "BEGIN") { tx in
           guard let current = try await tx.value("SELECT value FROM revision_counter FOR UPDATE", as: Int64.self) else {
@@ -115,10 +117,11 @@ extension PostgresJobStore {
               SELECT pg_notify(\(Self.commitChannel), value::TEXT) FROM bumped
               """)
           }
-          return (result, revisions.last)
+          return (result, revisions.last - current, revisions.last)
         }
       }
     }
+    metrics.storeCommitted(duration: ContinuousClock.now - start, events: events)
     commits.publish(revision)
     return result
   }

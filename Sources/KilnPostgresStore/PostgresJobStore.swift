@@ -1,5 +1,6 @@
 public import Foundation
 public import KilnCore
+public import KilnMetrics
 public import KilnStore
 public import Logging
 public import PostgresNIO
@@ -29,6 +30,8 @@ public final class PostgresJobStore: JobStore, AccessStore {
   let client: PostgresClient
   let logger: Logger
   let commits = CommitNotifier()
+  /// Where commit latencies and sizes are recorded.
+  let metrics: KilnMetrics
   /// Decides which callbacks a job change triggers (see the SQLite store's note on why
   /// it is kept in a box).
   let callbackTrigger = Mutex<CallbackTriggerBox?>(nil)
@@ -43,13 +46,17 @@ public final class PostgresJobStore: JobStore, AccessStore {
   ///
   /// - Throws: ``KilnError`` (invalid argument) for a URL that cannot be read; the
   ///   connection's error when the database cannot be reached or migrated.
-  public convenience init(url: String, logger: Logger) async throws {
-    try await self.init(configuration: PostgresURL.configuration(from: url), logger: logger)
+  public convenience init(url: String, metrics: KilnMetrics = KilnMetrics(), logger: Logger) async throws {
+    try await self.init(configuration: PostgresURL.configuration(from: url), metrics: metrics, logger: logger)
   }
 
-  /// Connects with a configuration, creating or migrating the tables.
-  public init(configuration: PostgresClient.Configuration, logger: Logger) async throws {
+  /// Connects with a configuration, creating or migrating the tables; `metrics`
+  /// records how long commits take and how many events each writes.
+  public init(
+    configuration: PostgresClient.Configuration, metrics: KilnMetrics = KilnMetrics(), logger: Logger
+  ) async throws {
     self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+    self.metrics = metrics
     self.logger = logger
     let client = self.client
     tasks.withLock { $0.append(Task { await client.run() }) }

@@ -57,6 +57,16 @@ package enum JobCoding {
   }
 
   /// Sorting by status follows the order of the statuses in the API.
+  /// The status stored as `text` in a status column.
+  ///
+  /// - Throws: ``KilnError`` (internal) when the column holds no status: a damaged database.
+  package static func status(_ text: String) throws -> JobStatus {
+    guard let status = JobStatus(rawValue: text) else {
+      throw KilnError(code: .internalError, message: "the store holds a job status it does not know: \(text)")
+    }
+    return status
+  }
+
   package static func statusRank(_ status: JobStatus) -> Int {
     switch status {
     case .pending: 1

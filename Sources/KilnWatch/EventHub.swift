@@ -1,5 +1,6 @@
 public import KilnCore
 public import KilnEngine
+public import KilnMetrics
 public import KilnStore
 public import Logging
 public import ServiceLifecycle
@@ -52,14 +53,20 @@ public final class EventHub: Service, Sendable {
   let configuration: Configuration
   let logger: Logger
   let state: Mutex<State>
+  let metrics: KilnMetrics
 
   /// Creates a hub that delivers events after `startRevision` (normally the store's
-  /// current revision when the server starts).
-  public init(store: any JobEventLog, startRevision: Int64, configuration: Configuration = .init(), logger: Logger) {
+  /// current revision when the server starts); it counts what it reads in `metrics`.
+  public init(
+    store: any JobEventLog, startRevision: Int64, configuration: Configuration = .init(),
+    metrics: KilnMetrics = KilnMetrics(), logger: Logger
+  ) {
     self.store = store
     self.configuration = configuration
+    self.metrics = metrics
     self.logger = logger
     self.state = Mutex(State(lastRead: startRevision))
+    metrics.hubStarted(at: startRevision)
   }
 
   /// Reads new events as the store commits them until graceful shutdown, then
@@ -94,10 +101,12 @@ public final class EventHub: Service, Sendable {
   }
 
   func append(_ events: [JobEvent]) {
-    let toWake: [Subscription] = state.withLock { state in
+    let (toWake, added, lastRead): ([Subscription], Int, Int64) = state.withLock { state in
+      var added = 0
       for event in events where event.revision > state.lastRead {
         state.events.append(event)
         state.lastRead = event.revision
+        added += 1
       }
       let excess = state.events.count - configuration.window
       if excess > 0 { state.events.removeFirst(excess) }
@@ -106,8 +115,9 @@ public final class EventHub: Service, Sendable {
         subscriber.end = .overflow
         subscriber.signalOverflow()
       }
-      return Array(state.subscribers.values)
+      return (Array(state.subscribers.values), added, state.lastRead)
     }
+    metrics.eventsRead(added, through: lastRead)
     for subscriber in toWake { subscriber.wake() }
   }
 
@@ -120,19 +130,25 @@ public final class EventHub: Service, Sendable {
     for subscriber in all { subscriber.wake() }
   }
 
-  /// How many watches are subscribed now.
-  public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
+  /// Whether the hub has shut down (and ended every subscription).
+  var isClosed: Bool { state.withLock { $0.closed } }
+
+  /// How many watches are subscribed now (the server's own followers, such as
+  /// ``JobCountGauges``, are not watches).
+  public var subscriberCount: Int { state.withLock { $0.subscribers.values.count(where: { !$0.isInternal }) } }
 
   /// Starts a subscription to every event after the hub's latest revision.
   ///
   /// - Throws: ``KilnError`` (unavailable) once the hub has shut down.
-  func subscribe() throws(KilnError) -> Subscription {
+  ///
+  /// - Parameter isInternal: The subscriber is part of the server, not a client's watch.
+  func subscribe(isInternal: Bool = false) throws(KilnError) -> Subscription {
     try state.withLock { (state) throws(KilnError) -> Subscription in
       guard !state.closed else {
         throw KilnError(code: .unavailable, message: "the server is shutting down; watch again after it restarts")
       }
       state.nextID += 1
-      let subscription = Subscription(id: state.nextID, startRevision: state.lastRead)
+      let subscription = Subscription(id: state.nextID, startRevision: state.lastRead, isInternal: isInternal)
       state.subscribers[state.nextID] = subscription
       return subscription
     }
@@ -184,6 +200,8 @@ final class Subscription: @unchecked Sendable {
   let id: Int
   /// The hub's latest revision when the subscription started: it sees every event after it.
   let startRevision: Int64
+  /// Whether the subscriber is part of the server rather than a client's watch.
+  let isInternal: Bool
   /// The revision of the next event to read. Guarded by the hub's lock.
   var cursor: Int64
   /// Set when the subscription must end. Guarded by the hub's lock.
@@ -191,9 +209,10 @@ final class Subscription: @unchecked Sendable {
   private let woken = Signal()
   private let overflowed = Signal()
 
-  init(id: Int, startRevision: Int64) {
+  init(id: Int, startRevision: Int64, isInternal: Bool = false) {
     self.id = id
     self.startRevision = startRevision
+    self.isInternal = isInternal
     self.cursor = startRevision + 1
   }
 

@@ -15,6 +15,14 @@ extension JobWatcher {
   public func followStepLog(
     jobID: String, step: String, offset: Int64, caller: Caller, send: @Sendable (Data, Int64) async throws -> Void
   ) async throws {
+    try await counted {
+      try await followUncounted(jobID: jobID, step: step, offset: offset, caller: caller, send: send)
+    }
+  }
+
+  private func followUncounted(
+    jobID: String, step: String, offset: Int64, caller: Caller, send: @Sendable (Data, Int64) async throws -> Void
+  ) async throws {
     let subscription = try hub.subscribe()
     defer { hub.unsubscribe(subscription) }
     var offset = offset

@@ -1,5 +1,6 @@
 public import Foundation
 public import KilnEngine
+public import KilnMetrics
 public import KilnCore
 import KilnStore
 
@@ -57,12 +58,32 @@ public struct JobWatcher: Sendable {
   let hub: EventHub
   /// How long a watch stays silent before it sends a heartbeat.
   public let heartbeatInterval: Duration
+  /// Where open and ended watches are counted.
+  let metrics: KilnMetrics
 
   /// Creates a watcher.
-  public init(engine: JobEngine, hub: EventHub, heartbeatInterval: Duration = .seconds(5)) {
+  public init(
+    engine: JobEngine, hub: EventHub, heartbeatInterval: Duration = .seconds(5), metrics: KilnMetrics = KilnMetrics()
+  ) {
     self.engine = engine
     self.hub = hub
     self.heartbeatInterval = heartbeatInterval
+    self.metrics = metrics
+  }
+
+  /// Runs one watch or follow, counted in ``KilnMetrics/watchesOpen`` while it runs and
+  /// in ``KilnMetrics/watchEnded(reason:)`` when it ends.
+  func counted(_ body: () async throws -> Void) async throws {
+    metrics.watchOpened()
+    defer { metrics.watchClosed() }
+    do {
+      try await body()
+    } catch {
+      let overflowed = (error as? KilnError)?.code == .resourceExhausted
+      metrics.watchEnded(reason: overflowed ? "overflow" : hub.isClosed ? "shutdown" : "closed")
+      throw error
+    }
+    metrics.watchEnded(reason: "closed")
   }
 
   /// Streams changes to `send` until the caller is cancelled, the watch ends by itself
@@ -74,6 +95,12 @@ public struct JobWatcher: Sendable {
   ///   `details["kiln-last-revision"]` is where to resume), unavailable (shutdown; the
   ///   same detail).
   public func watch(_ request: WatchRequest, send: @escaping @Sendable (WatchMessage) async throws -> Void) async throws {
+    try await counted { try await watchUncounted(request, send: send) }
+  }
+
+  private func watchUncounted(
+    _ request: WatchRequest, send: @escaping @Sendable (WatchMessage) async throws -> Void
+  ) async throws {
     let subscription = try hub.subscribe()
     defer { hub.unsubscribe(subscription) }
     let position = LockedValue<Int64>(0)

@@ -6,6 +6,9 @@ import KilnEngine
 import KilnPostgresStore
 import KilnServer
 import Logging
+import KilnMetrics
+import Metrics
+import Prometheus
 
 /// `kilnd`: the Kiln server.
 @main
@@ -122,6 +125,14 @@ struct Kilnd: AsyncParsableCommand {
   @Option(name: .customLong("close-grace"), help: "Seconds a connection told to go away (idle, or at shutdown) has to finish its calls before it is closed.")
   var closeGrace = 10.0
 
+  @Option(
+    name: .customLong("metrics-port"),
+    help: "Serve Prometheus metrics on this port (GET /metrics, plain HTTP, no token); KILN_METRICS_PORT if absent; off unless given (0 picks a free port).")
+  var metricsPort: Int?
+
+  @Option(name: .customLong("metrics-host"), help: "The address the metrics endpoint listens on (--host unless given).")
+  var metricsHost: String?
+
   @Option(name: .customLong("keepalive"), help: "Seconds without a read after which a connection is pinged (and closed if the ping goes unanswered for 20 s).")
   var keepalive = 120.0
 
@@ -156,6 +167,20 @@ struct Kilnd: AsyncParsableCommand {
     guard writeStallTimeout > 0 else { throw ValidationError("--write-stall-timeout must be positive") }
     guard closeGrace > 0 else { throw ValidationError("--close-grace must be positive") }
     guard keepalive > 0 else { throw ValidationError("--keepalive must be positive") }
+    if let metricsPort = try resolvedMetricsPort() {
+      guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be between 0 and 65535") }
+      guard metricsPort == 0 || metricsPort != port || (metricsHost ?? host) != host else {
+        throw ValidationError("--metrics-port must differ from --port")
+      }
+    }
+  }
+
+  /// `--metrics-port`, or `KILN_METRICS_PORT` when the flag is absent.
+  func resolvedMetricsPort() throws -> Int? {
+    if let metricsPort { return metricsPort }
+    guard let text = ProcessInfo.processInfo.environment["KILN_METRICS_PORT"], !text.isEmpty else { return nil }
+    guard let value = Int(text) else { throw ValidationError("KILN_METRICS_PORT: \(text) is not a port number") }
+    return value
   }
 
   /// The entry point: the event loops become the global executor first if
@@ -228,6 +253,8 @@ struct Kilnd: AsyncParsableCommand {
     configuration.keepaliveInterval = .milliseconds(Int64(keepalive * 1000))
     configuration.closeGracePeriod = .milliseconds(Int64(closeGrace * 1000))
     configuration.connectionLimits.writeStallTimeout = .milliseconds(Int64(writeStallTimeout * 1000))
+    configuration.metricsPort = try resolvedMetricsPort()
+    configuration.metricsHost = metricsHost
     let application: KilnApplication
     do {
       application = try await KilnApplication(configuration: configuration, logger: logger)
@@ -235,6 +262,8 @@ struct Kilnd: AsyncParsableCommand {
       logger.critical("kilnd cannot start: \(error.message)")
       throw ExitCode(69)  // EX_UNAVAILABLE
     }
+    // What kilnd's dependencies record through swift-metrics lands on the same registry.
+    MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: application.metrics.registry))
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await application.run() }
       group.addTask {

@@ -3,6 +3,7 @@ import KilnClient
 import KilnCore
 import KilnEngine
 import KilnCallbacks
+import KilnMetrics
 import KilnServer
 import KilnTestSupport
 import Synchronization
@@ -33,11 +34,18 @@ struct CallbackTests {
     let (job, delivery) = try await harness.run(configure: {
       $0.jobTypes = try? self.catalog(["NOTIFY": receiver.url])
       $0.callbacks = self.fast()
-    }) { client, _ in
+    }) { client, app in
       let job = try await client.submit(project: "p1", type: "NOTIFY", subject: "s")
       let done = try await client.waitForJob(job.id)
       #expect(done.status == .finished)
       #expect(try await eventually { try await client.job(job.id).callbackDeliveries?.first?.delivered == true })
+      // The attempts are counted by outcome in the metrics.
+      let counted = await eventually {
+        let scrape = try? Scrape(String(decoding: app.metrics.exposition(), as: UTF8.self))
+        return scrape?.value("kiln_callback_attempts_total", ["outcome": "retrying"]) == 2
+          && scrape?.value("kiln_callback_attempts_total", ["outcome": "delivered"]) == 1
+      }
+      #expect(counted, "\(String(decoding: app.metrics.exposition(), as: UTF8.self))")
       let detail = try await client.job(job.id)
       return (detail, try #require(detail.callbackDeliveries?.first))
     }

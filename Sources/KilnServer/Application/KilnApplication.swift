@@ -10,6 +10,8 @@ import KilnPostgresStore
 import KilnStore
 public import Logging
 import ServiceLifecycle
+import Synchronization
+public import KilnMetrics
 import UnixSignals
 
 #if canImport(Glibc)
@@ -41,6 +43,10 @@ public final class KilnApplication: Sendable {
   public let retention: JobRetention
   /// Delivers completion callbacks, for tests and embedding.
   public let callbacks: CallbackDeliverer
+  /// Every metric the server records (served on ``ServerConfiguration/metricsPort``).
+  public let metrics: KilnMetrics
+  /// The metrics endpoint's port once it listens.
+  private let metricsBound = BoundPort()
   private let transport: HTTP2ServerTransport.Posix
   private let lock: DataDirectoryLock
   /// Closes the store's connections (PostgreSQL's) once the services have stopped.
@@ -72,12 +78,14 @@ public final class KilnApplication: Sendable {
     } catch {
       throw StartupError("cannot create the step-log directory \(logsDirectory.path): \(Self.reason(error))")
     }
+    let metrics = KilnMetrics()
+    self.metrics = metrics
     let store: any JobStore & AccessStore
     let databaseDescription: String
     if let storeURL = configuration.storeURL {
       let postgres: PostgresJobStore
       do {
-        postgres = try await PostgresJobStore(url: storeURL, logger: logger)
+        postgres = try await PostgresJobStore(url: storeURL, metrics: metrics, logger: logger)
       } catch {
         throw StartupError("cannot open the PostgreSQL store \(PostgresURL.redacted(storeURL)): \(Self.reason(error))")
       }
@@ -87,7 +95,8 @@ public final class KilnApplication: Sendable {
     } else {
       let databasePath = configuration.dataDirectory.appendingPathComponent("kiln.sqlite").path
       do {
-        store = try SQLiteJobStore(path: databasePath, synchronous: configuration.durableCommits ? .full : .normal)
+        store = try SQLiteJobStore(
+          path: databasePath, synchronous: configuration.durableCommits ? .full : .normal, metrics: metrics)
       } catch {
         throw StartupError("cannot open the database \(databasePath): \(Self.reason(error))")
       }
@@ -104,6 +113,7 @@ public final class KilnApplication: Sendable {
     engineConfiguration.leaseDuration = configuration.leaseDuration
     // With PostgreSQL other kilnd may share the database and change this one's jobs.
     engineConfiguration.followsOtherReplicas = configuration.storeURL != nil
+    engineConfiguration.metrics = metrics
 
     // A job's completion callbacks go to its type's URL and to its project's.
     let catalog = configuration.jobTypes ?? .builtin
@@ -146,8 +156,9 @@ public final class KilnApplication: Sendable {
       transportSecurity: Self.transportSecurity(configuration.tls), config: transportConfig)
     hub = EventHub(
       store: store, startRevision: try await store.currentRevision(),
-      configuration: .init(window: configuration.watchWindow), logger: logger)
-    let watcher = JobWatcher(engine: engine, hub: hub, heartbeatInterval: configuration.heartbeatInterval)
+      configuration: .init(window: configuration.watchWindow), metrics: metrics, logger: logger)
+    let watcher = JobWatcher(
+      engine: engine, hub: hub, heartbeatInterval: configuration.heartbeatInterval, metrics: metrics)
     compactor = EventLogCompactor(
       store: store, keepEvents: configuration.eventRetentionCount, keepFor: configuration.eventRetentionAge,
       interval: configuration.compactionInterval, logger: logger)
@@ -157,7 +168,7 @@ public final class KilnApplication: Sendable {
     retention = JobRetention(
       store: store, stepLogs: engine.stepLogs, keepFor: configuration.jobRetentionAge,
       interval: configuration.jobRetentionInterval, logger: logger)
-    callbacks = CallbackDeliverer(store: store, configuration: configuration.callbacks, logger: logger)
+    callbacks = CallbackDeliverer(store: store, configuration: configuration.callbacks, metrics: metrics, logger: logger)
     let jobService = JobService(
       engine: engine, watcher: watcher, pageTokenSecret: try await store.secret(named: "page-token"), audit: audit,
       logger: logger)
@@ -175,24 +186,36 @@ public final class KilnApplication: Sendable {
     let server = GRPCServer(
       transport: transport, services: services,
       interceptors: [
-        DeadlineInterceptor(), CallerInterceptor(resolver: resolver, streams: access.openStreams, audit: audit),
+        RPCMetricsInterceptor(metrics: metrics), DeadlineInterceptor(), CallerInterceptor(resolver: resolver, streams: access.openStreams, audit: audit),
         CallOutcomeInterceptor(audit: audit, logger: logger),
       ]
         + configuration.additionalInterceptors)
 
+    // First, so it is shut down last: a scrape during shutdown still sees the server.
+    var endpoints: [ServiceGroupConfiguration.ServiceConfiguration] = []
+    if let metricsPort = configuration.metricsPort {
+      let bound = metricsBound
+      endpoints.append(
+        .init(
+          service: MetricsEndpoint(metrics: metrics).application(
+            host: configuration.metricsHost ?? configuration.host, port: metricsPort, logger: logger,
+            bound: { bound.set($0) })))
+    }
     serviceGroup = ServiceGroup(
       configuration: ServiceGroupConfiguration(
         // Started in this order, shut down in reverse: the hub first ends every watch
         // (after sending what was committed), then in-flight calls finish, then the
         // engine stops running steps. Callback delivery stops before the engine: attempts
         // it cuts short stay queued for the next start.
-        services: [
+        services: endpoints + [
           .init(service: engine),
           // One replica at a time delivers callbacks, or each would post every one.
           .init(service: OneReplicaAtATime(service: callbacks, store: store as? PostgresJobStore, lockKey: 7_077_003)),
           .init(service: compactor),
           .init(service: retention),
           .init(service: GRPCServerService(server: server)),
+          // Before the hub, so it is shut down after it (and sees the hub end).
+          .init(service: JobCountGauges(hub: hub, store: store, metrics: metrics, logger: logger)),
           .init(service: hub),
           .init(service: MemoryTrimmer()),
           .init(service: ShutdownAnnouncer(signal: stopping)),
@@ -277,6 +300,14 @@ public final class KilnApplication: Sendable {
     }
   }
 
+  /// The port the metrics endpoint listens on, once it does; `nil` when it is off.
+  public var metricsPort: Int? {
+    get async {
+      guard configuration.metricsPort != nil else { return nil }
+      return await metricsBound.value()
+    }
+  }
+
   /// Starts a graceful shutdown; ``run()`` returns when it is done.
   public func shutdown() async {
     await serviceGroup.triggerGracefulShutdown()
@@ -305,5 +336,23 @@ struct GRPCServerService: Service {
     } onGracefulShutdown: {
       server.beginGracefulShutdown()
     }
+  }
+}
+
+/// A port that becomes known once a listener has bound it.
+final class BoundPort: Sendable {
+  private let port = Mutex<Int?>(nil)
+  private let known = Signal()
+
+  /// Records the port and wakes whoever waits for it.
+  func set(_ value: Int) {
+    port.withLock { $0 = value }
+    known.fire()
+  }
+
+  /// The port, once it is set (or `nil` if the waiting task is cancelled first).
+  func value() async -> Int? {
+    await known.wait()
+    return port.withLock { $0 }
   }
 }

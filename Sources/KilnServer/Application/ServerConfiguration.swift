@@ -86,6 +86,11 @@ public struct ServerConfiguration: Sendable {
   /// Serve over TLS with this certificate and key; plaintext when `nil`.
   public var tls: ServerTLS?
   /// Interceptors that run after Kiln's own (for embedding, and for fault injection in tests).
+  /// The port of the Prometheus metrics endpoint (`GET /metrics`); off when `nil`
+  /// (0 picks a free port: see ``KilnApplication/metricsPort``).
+  public var metricsPort: Int?
+  /// The address the metrics endpoint listens on; ``host`` when `nil`.
+  public var metricsHost: String?
   public var additionalInterceptors: [any ServerInterceptor] = []
 
   /// Creates a configuration with the documented defaults.

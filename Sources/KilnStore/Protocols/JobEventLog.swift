@@ -24,6 +24,11 @@ public protocol JobEventLog: Sendable {
   /// transaction.
   func snapshot(filter: JobFilter) async throws -> (revision: Int64, jobs: [Job])
 
+  /// How many jobs there are in each project and status, and the revision that count
+  /// is consistent at, read in one transaction: the start of counts kept up to date
+  /// from the events after it.
+  func jobCounts() async throws -> (revision: Int64, counts: [JobCount])
+
   /// The newest revision compaction has removed from the event log (0 if none): a
   /// subscriber can resume after any revision at or above it.
   func compactedThrough() async throws -> Int64
@@ -34,4 +39,21 @@ public protocol JobEventLog: Sendable {
   ///
   /// - Returns: How many events were removed.
   func compactEvents(keepLast: Int, before: Date, batchSize: Int) async throws -> Int
+}
+
+/// How many jobs one project has in one status.
+public struct JobCount: Sendable, Hashable {
+  /// The project.
+  public var project: String
+  /// The status.
+  public var status: JobStatus
+  /// How many of the project's jobs are in it.
+  public var count: Int
+
+  /// Creates a count.
+  public init(project: String, status: JobStatus, count: Int) {
+    self.project = project
+    self.status = status
+    self.count = count
+  }
 }

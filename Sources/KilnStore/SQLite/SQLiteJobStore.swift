@@ -1,6 +1,7 @@
 public import Foundation
 public import GRDB
 public import KilnCore
+public import KilnMetrics
 import Synchronization
 
 /// The embedded store: SQLite through GRDB, in WAL mode when backed by a file.
@@ -11,6 +12,8 @@ import Synchronization
 public final class SQLiteJobStore: JobStore {
   let writer: any DatabaseWriter
   let commits = CommitNotifier()
+  /// Where commit latencies and sizes are recorded.
+  let metrics: KilnMetrics
   /// Decides which callbacks a job change triggers; installed by the engine.
   ///
   /// The closure is kept inside a struct: a bare function value stored in a generic
@@ -32,13 +35,14 @@ public final class SQLiteJobStore: JobStore {
   ///
   /// - Parameter synchronous: `.full` (the default) makes every acknowledged change
   ///   durable against power loss.
-  public convenience init(path: String, synchronous: Synchronous = .full) throws {
+  ///   `metrics` records how long commits take and how many events each writes.
+  public convenience init(path: String, synchronous: Synchronous = .full, metrics: KilnMetrics = KilnMetrics()) throws {
     var configuration = Configuration()
     configuration.busyMode = .timeout(10)
     configuration.prepareDatabase { db in
       try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
     }
-    try self.init(writer: DatabasePool(path: path, configuration: configuration))
+    try self.init(writer: DatabasePool(path: path, configuration: configuration), metrics: metrics)
   }
 
   /// A store in memory, for tests.
@@ -47,8 +51,9 @@ public final class SQLiteJobStore: JobStore {
   }
 
   /// Wraps a database and runs the migrations it lacks.
-  public init(writer: any DatabaseWriter) throws {
+  public init(writer: any DatabaseWriter, metrics: KilnMetrics = KilnMetrics()) throws {
     self.writer = writer
+    self.metrics = metrics
     try Self.migrator.migrate(writer)
   }
 
@@ -181,7 +186,12 @@ public final class SQLiteJobStore: JobStore {
 
   /// Runs a write transaction, then tells commit listeners the latest revision.
   func notifyingCommit<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-    let (result, revision) = try await writer.write { db in (try body(db), try Self.latestRevision(db)) }
+    let start = ContinuousClock.now
+    let (result, before, revision) = try await writer.write { db in
+      let before = try Self.latestRevision(db)
+      return (try body(db), before, try Self.latestRevision(db))
+    }
+    metrics.storeCommitted(duration: ContinuousClock.now - start, events: revision - before)
     commits.publish(revision)
     return result
   }

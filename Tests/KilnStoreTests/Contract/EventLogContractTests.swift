@@ -41,6 +41,29 @@ struct EventLogContractTests {
     }
   }
 
+  @Test("job counts are by project and status, consistent with the revision they are read at", arguments: StoreUnderTest.all)
+  func jobCounts(_ kind: StoreUnderTest) async throws {
+    try await kind.withStore { store in
+      #expect(try await store.jobCounts().counts.isEmpty)
+      let a = try #require(try await store.insert(makeJob(project: "a"), idempotency: nil).job)
+      _ = try await store.insert(makeJob(project: "a"), idempotency: nil)
+      _ = try await store.insert(makeJob(project: "b"), idempotency: nil)
+      _ = try await store.mutate(jobID: a.id, idempotency: nil, now: .kilnNow()) { (job: inout Job) throws(KilnError) in
+        try job.apply(.pause, at: .kilnNow())
+        return .update(.updated)
+      }
+      let (revision, counts) = try await store.jobCounts()
+      #expect(revision == 4)
+      #expect(
+        Set(counts) == [
+          JobCount(project: "a", status: .paused, count: 1), JobCount(project: "a", status: .pending, count: 1),
+          JobCount(project: "b", status: .pending, count: 1),
+        ])
+      _ = try await store.mutate(jobID: a.id, idempotency: nil, now: .kilnNow()) { _ throws(KilnError) in .delete }
+      #expect(try await store.jobCounts().counts.filter { $0.project == "a" } == [JobCount(project: "a", status: .pending, count: 1)])
+    }
+  }
+
   @Test("every commit is announced with the latest revision, and events carry the previous status", arguments: StoreUnderTest.all)
   func notifications(_ kind: StoreUnderTest) async throws {
     try await kind.withStore { store in
