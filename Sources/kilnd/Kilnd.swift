@@ -19,9 +19,15 @@ struct Kilnd: AsyncParsableCommand {
     discussion: """
       Serves kiln.v1.JobService over HTTP/2 on \(ServerConfiguration.defaultPort) by default, with its \
       state in a SQLite database (WAL) under --data-dir, created on first start, or in PostgreSQL with \
-      --store postgres://USER@HOST/DB (or KILN_STORE). Without --job-types it \
+      --store postgres://USER@HOST/DB (or KILND_STORE; KILN_STORE is read too). Without --job-types it \
       offers simulated job types modelled on Apache Kylin's (INDEX_BUILD, INC_BUILD, INDEX_MERGE, \
       INDEX_REFRESH, SNAPSHOT_BUILD, TABLE_SAMPLING). SIGTERM or SIGINT shuts it down gracefully.
+
+      Every option can also come from the environment, as KILND_ and its name in capitals \
+      (KILND_MAX_RUNNING=16; a flag with KILND_INSECURE_NO_AUTH=true), or from a JSON file \
+      (--config kilnd.json, or KILND_CONFIG). A flag on the command line wins over the \
+      environment, which wins over the file, which wins over the default. --print-config \
+      shows the result and where each value came from.
       """)
 
   @Option(help: "The address to listen on.")
@@ -36,7 +42,7 @@ struct Kilnd: AsyncParsableCommand {
   @Option(
     name: .customLong("store"),
     help: ArgumentHelp(
-      "A PostgreSQL database to keep state in instead of SQLite (postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=disable|prefer|require|verify-full]); KILN_STORE if absent. Step logs stay under --data-dir.",
+      "A PostgreSQL database to keep state in instead of SQLite (postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=disable|prefer|require|verify-full]); KILND_STORE (or KILN_STORE) if absent. Step logs stay under --data-dir.",
       valueName: "url"))
   var store: String?
 
@@ -127,11 +133,19 @@ struct Kilnd: AsyncParsableCommand {
 
   @Option(
     name: .customLong("metrics-port"),
-    help: "Serve Prometheus metrics on this port (GET /metrics, plain HTTP, no token); KILN_METRICS_PORT if absent; off unless given (0 picks a free port).")
+    help: "Serve Prometheus metrics on this port (GET /metrics, plain HTTP, no token); off unless given (0 picks a free port).")
   var metricsPort: Int?
 
   @Option(name: .customLong("metrics-host"), help: "The address the metrics endpoint listens on (--host unless given).")
   var metricsHost: String?
+
+  @Option(
+    name: .customLong("config"),
+    help: ArgumentHelp("A JSON file of settings by option name ({\"port\": 7077, \"insecure-no-auth\": true}); KILND_CONFIG if absent.", valueName: "file"))
+  var config: String?
+
+  @Flag(name: .customLong("print-config"), help: "Print the effective configuration (each setting, its value and where it came from; secrets masked) and exit.")
+  var printConfig = false
 
   @Option(name: .customLong("keepalive"), help: "Seconds without a read after which a connection is pinged (and closed if the ping goes unanswered for 20 s).")
   var keepalive = 120.0
@@ -167,7 +181,7 @@ struct Kilnd: AsyncParsableCommand {
     guard writeStallTimeout > 0 else { throw ValidationError("--write-stall-timeout must be positive") }
     guard closeGrace > 0 else { throw ValidationError("--close-grace must be positive") }
     guard keepalive > 0 else { throw ValidationError("--keepalive must be positive") }
-    if let metricsPort = try resolvedMetricsPort() {
+    if let metricsPort {
       guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be between 0 and 65535") }
       guard metricsPort == 0 || metricsPort != port || (metricsHost ?? host) != host else {
         throw ValidationError("--metrics-port must differ from --port")
@@ -175,23 +189,43 @@ struct Kilnd: AsyncParsableCommand {
     }
   }
 
-  /// `--metrics-port`, or `KILN_METRICS_PORT` when the flag is absent.
-  func resolvedMetricsPort() throws -> Int? {
-    if let metricsPort { return metricsPort }
-    guard let text = ProcessInfo.processInfo.environment["KILN_METRICS_PORT"], !text.isEmpty else { return nil }
-    guard let value = Int(text) else { throw ValidationError("KILN_METRICS_PORT: \(text) is not a port number") }
-    return value
-  }
-
   /// The entry point: the event loops become the global executor first if
   /// `KILN_GLOBAL_EXECUTOR=nio` asks for it (see ``EventLoopExecutor``), then the command
   /// line is parsed and run.
   static func main() async {
     EventLoopExecutor.installIfAsked()
-    await main(nil)
+    switch layers {
+    case .success(let (arguments, sources)):
+      // A bad value from the environment or the file: say where it came from, beside
+      // the parser's own message (which names only the option).
+      do {
+        _ = try parse(arguments)
+      } catch {
+        let message = fullMessage(for: error)
+        for (name, source) in sources where source != .flag && message.contains("--\(name)") {
+          let origin = source == .file ? "the --config file" : ConfigurationLayers.environmentName(name)
+          FileHandle.standardError.write(Data("kilnd: --\(name) came from \(origin)\n".utf8))
+        }
+        exit(withError: error)
+      }
+      await main(arguments)
+    case .failure(let error): exit(withError: error)
+    }
+  }
+
+  /// The command line merged with the environment and the configuration file (see
+  /// ``ConfigurationLayers``), and where each setting came from.
+  static let layers = Result { () throws -> (arguments: [String], sources: [String: ConfigurationLayers.Source]) in
+    try ConfigurationLayers.merge(
+      commandLine: Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment,
+      settings: Kilnd.parse([]).settings)
   }
 
   func run() async throws {
+    if printConfig {
+      print(effectiveConfiguration(sources: (try? Self.layers.get().sources) ?? [:]))
+      return
+    }
     let level = Logger.Level(rawValue: logLevel) ?? .info
     LoggingSystem.bootstrap { label in
       var handler = StreamLogHandler.standardError(label: label)
@@ -217,7 +251,7 @@ struct Kilnd: AsyncParsableCommand {
     }
     configuration.requiresAuthentication = !insecureNoAuth
     configuration.leaseDuration = .milliseconds(Int64(leaseSeconds * 1000))
-    if let url = store ?? ProcessInfo.processInfo.environment["KILN_STORE"].flatMap({ $0.isEmpty ? nil : $0 }) {
+    if let url = store {
       do {
         _ = try PostgresURL.configuration(from: url)
       } catch let error as KilnError {
@@ -253,7 +287,7 @@ struct Kilnd: AsyncParsableCommand {
     configuration.keepaliveInterval = .milliseconds(Int64(keepalive * 1000))
     configuration.closeGracePeriod = .milliseconds(Int64(closeGrace * 1000))
     configuration.connectionLimits.writeStallTimeout = .milliseconds(Int64(writeStallTimeout * 1000))
-    configuration.metricsPort = try resolvedMetricsPort()
+    configuration.metricsPort = metricsPort
     configuration.metricsHost = metricsHost
     let application: KilnApplication
     do {
