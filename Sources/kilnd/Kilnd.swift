@@ -18,7 +18,10 @@ struct Kilnd: AsyncParsableCommand {
       state in a SQLite database (WAL) under --data-dir, created on first start, or in PostgreSQL with \
       --store postgres://USER@HOST/DB (or KILN_STORE). Without --job-types it \
       offers simulated job types modelled on Apache Kylin's (INDEX_BUILD, INC_BUILD, INDEX_MERGE, \
-      INDEX_REFRESH, SNAPSHOT_BUILD, TABLE_SAMPLING). SIGTERM or SIGINT shuts it down gracefully.
+      INDEX_REFRESH, SNAPSHOT_BUILD, TABLE_SAMPLING). Every call needs a bearer token but health \
+      checks (grpc.health.v1) and, with --open-reflection, server reflection (grpc.reflection.v1 and \
+      v1alpha, which grpcurl uses: grpcurl -H 'authorization: Bearer TOKEN' HOST:PORT list). SIGTERM or \
+      SIGINT shuts it down gracefully.
       """)
 
   @Option(help: "The address to listen on.")
@@ -70,6 +73,11 @@ struct Kilnd: AsyncParsableCommand {
     name: .customLong("insecure-no-auth"),
     help: "Accept calls without a token, each as an anonymous ADMIN. Only for a machine nobody else can reach.")
   var insecureNoAuth = false
+
+  @Flag(
+    name: .customLong("open-reflection"),
+    help: "Answer server reflection (grpc.reflection.v1 and v1alpha: grpcurl list/describe) without a token. By default reflection needs a token like every call but health checks, so that a client without one can do no more than check health; the schema it reveals is the public Protos/.")
+  var openReflection = false
 
   @Option(help: "Seconds of silence after which a watch sends a heartbeat.")
   var heartbeat = 5.0
@@ -191,6 +199,7 @@ struct Kilnd: AsyncParsableCommand {
       configuration.tls = ServerTLS(certificateChainPath: tlsCertificate, privateKeyPath: tlsKey, clientCAPath: tlsClientCA)
     }
     configuration.requiresAuthentication = !insecureNoAuth
+    configuration.reflectionRequiresAuthentication = !openReflection
     configuration.leaseDuration = .milliseconds(Int64(leaseSeconds * 1000))
     if let url = store ?? ProcessInfo.processInfo.environment["KILN_STORE"].flatMap({ $0.isEmpty ? nil : $0 }) {
       do {
