@@ -175,6 +175,7 @@ extension Kilnd {
       option("max-running-per-project", maxRunningPerProject), option("stop-grace", stopGrace),
       option("lease-seconds", leaseSeconds), option("log-level", logLevel), option("tls-cert", tlsCertificate),
       option("tls-key", tlsKey), option("tls-client-ca", tlsClientCA), flag("insecure-no-auth", insecureNoAuth),
+      flag("open-reflection", openReflection),
       option("heartbeat", heartbeat), option("watch-window", watchWindow), option("event-retention", eventRetention),
       option("event-retention-hours", eventRetentionHours), option("job-retention-days", jobRetentionDays),
       option("callback-timeout", callbackTimeout), option("callback-max-attempts", callbackMaxAttempts),

@@ -21,7 +21,10 @@ struct Kilnd: AsyncParsableCommand {
       state in a SQLite database (WAL) under --data-dir, created on first start, or in PostgreSQL with \
       --store postgres://USER@HOST/DB (or KILND_STORE; KILN_STORE is read too). Without --job-types it \
       offers simulated job types modelled on Apache Kylin's (INDEX_BUILD, INC_BUILD, INDEX_MERGE, \
-      INDEX_REFRESH, SNAPSHOT_BUILD, TABLE_SAMPLING). SIGTERM or SIGINT shuts it down gracefully.
+      INDEX_REFRESH, SNAPSHOT_BUILD, TABLE_SAMPLING). Every call needs a bearer token but health \
+      checks (grpc.health.v1) and, with --open-reflection, server reflection (grpc.reflection.v1 and \
+      v1alpha, which grpcurl uses: grpcurl -H 'authorization: Bearer TOKEN' HOST:PORT list). SIGTERM or \
+      SIGINT shuts it down gracefully.
 
       Every option can also come from the environment, as KILND_ and its name in capitals \
       (KILND_MAX_RUNNING=16; a flag with KILND_INSECURE_NO_AUTH=true), or from a JSON file \
@@ -79,6 +82,11 @@ struct Kilnd: AsyncParsableCommand {
     name: .customLong("insecure-no-auth"),
     help: "Accept calls without a token, each as an anonymous ADMIN. Only for a machine nobody else can reach.")
   var insecureNoAuth = false
+
+  @Flag(
+    name: .customLong("open-reflection"),
+    help: "Answer server reflection (grpc.reflection.v1 and v1alpha: grpcurl list/describe) without a token. By default reflection needs a token like every call but health checks, so that a client without one can do no more than check health; the schema it reveals is the public Protos/.")
+  var openReflection = false
 
   @Option(help: "Seconds of silence after which a watch sends a heartbeat.")
   var heartbeat = 5.0
@@ -250,6 +258,7 @@ struct Kilnd: AsyncParsableCommand {
       configuration.tls = ServerTLS(certificateChainPath: tlsCertificate, privateKeyPath: tlsKey, clientCAPath: tlsClientCA)
     }
     configuration.requiresAuthentication = !insecureNoAuth
+    configuration.reflectionRequiresAuthentication = !openReflection
     configuration.leaseDuration = .milliseconds(Int64(leaseSeconds * 1000))
     if let url = store {
       do {

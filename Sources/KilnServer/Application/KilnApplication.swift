@@ -1,5 +1,6 @@
 public import Foundation
 import GRPCCore
+import KilnProto
 public import GRPCNIOTransportHTTP2
 import KilnCore
 public import KilnAccess
@@ -173,7 +174,7 @@ public final class KilnApplication: Sendable {
       engine: engine, watcher: watcher, pageTokenSecret: try await store.secret(named: "page-token"), audit: audit,
       logger: logger)
     let stopping = Signal()
-    let services: [any RegistrableRPCService] = [
+    var services: [any RegistrableRPCService] = [
       jobService,
       ProjectService(access: access, audit: audit, logger: logger),
       SubjectService(engine: engine, audit: audit, logger: logger),
@@ -182,11 +183,16 @@ public final class KilnApplication: Sendable {
         authenticationEnabled: configuration.requiresAuthentication, logger: logger),
       HealthService(stopping: stopping),
     ]
+    let reflection = try Self.reflectionService(listing: services)
+    services += [reflection, reflection.v1alpha]
     let resolver = TokenCallerResolver(access: access, allowsAnonymous: !configuration.requiresAuthentication)
+    var openServices = CallerInterceptor.alwaysOpenServices
+    if !configuration.reflectionRequiresAuthentication { openServices.formUnion(ReflectionService.serviceNames) }
     let server = GRPCServer(
       transport: transport, services: services,
       interceptors: [
-        RPCMetricsInterceptor(metrics: metrics), DeadlineInterceptor(), CallerInterceptor(resolver: resolver, streams: access.openStreams, audit: audit),
+        RPCMetricsInterceptor(metrics: metrics), DeadlineInterceptor(),
+        CallerInterceptor(resolver: resolver, streams: access.openStreams, audit: audit, openServices: openServices),
         CallOutcomeInterceptor(audit: audit, logger: logger),
       ]
         + configuration.additionalInterceptors)
@@ -243,6 +249,20 @@ public final class KilnApplication: Sendable {
       try await access.createDefaultProjectIfNone()
       logger.notice(
         "first start: created the ADMIN user 'admin'; its token is in \(adminTokenFile.path) (readable by you only). Use it with: export KILN_TOKEN=$(cat \(adminTokenFile.path))")
+    }
+  }
+
+  /// Reflection over the descriptor set built into kilnd (`Protos/kiln.protoset`),
+  /// listing `services` and the reflection services themselves.
+  static func reflectionService(listing services: [any RegistrableRPCService]) throws -> ReflectionService {
+    var router = RPCRouter<HTTP2ServerTransport.Posix>()
+    for service in services { service.registerMethods(with: &router) }
+    let served = router.methods.map(\.service.fullyQualifiedService) + ReflectionService.serviceNames
+    do {
+      return try ReflectionService(
+        index: FileDescriptorIndex(serializedSet: KilnDescriptorSet.serialized), servedServices: served)
+    } catch let error as KilnError {
+      throw StartupError("cannot serve reflection: \(error.message)")
     }
   }
 

@@ -75,6 +75,13 @@ public struct ServerConfiguration: Sendable {
   /// Whether every call (but health checks) must carry a valid bearer token. When off,
   /// a call without a token is an anonymous ADMIN: for a laptop, never for a shared host.
   public var requiresAuthentication: Bool = true
+  /// Whether server reflection (`grpc.reflection.v1` and `v1alpha`, what grpcurl
+  /// `list` and `describe` use) needs a valid bearer token, as every other call but
+  /// health checks does. On by default, so that the default opens nothing more to a
+  /// client without a token than health checks; off (`kilnd --open-reflection`),
+  /// anyone who can connect may read the schema, which is public (it is `Protos/`),
+  /// and nothing else. Without ``requiresAuthentication`` every call is open anyway.
+  public var reflectionRequiresAuthentication: Bool = true
   /// Whether an acknowledged change is on disk before its reply (`PRAGMA synchronous =
   /// FULL`: the WAL is synced at every commit). When off (`NORMAL`), a crash of the
   /// process loses nothing, but a power loss or kernel crash can lose the changes

@@ -9,20 +9,30 @@ import KilnWire
 ///
 /// A refused mutating call is written to the audit trail here (the handler never
 /// runs). A streaming call is registered in ``OpenStreams`` so that revoking its
-/// token ends it.
+/// token ends it. The calls of ``openServices`` pass without a caller.
 public struct CallerInterceptor: ServerInterceptor {
   private let resolver: any CallerResolver
   private let streams: OpenStreams
   private let audit: AuditTrail?
+  /// The services anyone may call without a token.
+  public let openServices: Set<String>
 
-  /// Services anyone may call without a token: health checks.
-  public static let openServices: Set<String> = ["grpc.health.v1.Health"]
+  /// Services anyone may call without a token on every server: health checks, for
+  /// load balancers and orchestrators.
+  public static let alwaysOpenServices: Set<String> = ["grpc.health.v1.Health"]
 
   /// Creates the interceptor.
-  public init(resolver: any CallerResolver, streams: OpenStreams = OpenStreams(), audit: AuditTrail? = nil) {
+  ///
+  /// - Parameter openServices: The fully-qualified names of the services whose calls
+  ///   need no token (nor are checked for one); ``alwaysOpenServices`` by default.
+  public init(
+    resolver: any CallerResolver, streams: OpenStreams = OpenStreams(), audit: AuditTrail? = nil,
+    openServices: Set<String> = CallerInterceptor.alwaysOpenServices
+  ) {
     self.resolver = resolver
     self.streams = streams
     self.audit = audit
+    self.openServices = openServices
   }
 
   public func intercept<Input: Sendable, Output: Sendable>(
@@ -30,7 +40,7 @@ public struct CallerInterceptor: ServerInterceptor {
     context: ServerContext,
     next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
   ) async throws -> StreamingServerResponse<Output> {
-    if Self.openServices.contains(context.descriptor.service.fullyQualifiedService) {
+    if openServices.contains(context.descriptor.service.fullyQualifiedService) {
       return try await next(request, context)
     }
     let caller: Caller
