@@ -305,7 +305,7 @@ let package = Package(
     .testTarget(
       name: "KilnEngineTests",
       dependencies: [
-        "KilnCore", "KilnStore", "KilnEngine",
+        "KilnCore", "KilnStore", "KilnEngine", "KilnTestSupport",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
       ],

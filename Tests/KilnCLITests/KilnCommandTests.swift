@@ -285,17 +285,13 @@ struct KilnCommandTests {
     let harness = ServerHarness()
     defer { harness.cleanUp() }
     try await harness.serve { port, _ in
-      let process = Process()
-      process.executableURL = KilnCommand.executable
-      process.arguments = ["watch", "-o", "json"]
-      process.environment = KilnCommand(port: port, token: try harness.adminToken).environment
-      let out = Pipe()
-      process.standardOutput = out
-      try process.run()
-      defer { if process.isRunning { process.terminate() } }
+      let process = try TestProcess.spawn(
+        KilnCommand.executable, ["watch", "-o", "json"],
+        environment: KilnCommand(port: port, token: try harness.adminToken).environment, stdout: .pipe)
+      defer { process.terminate() }
       let kiln = KilnCommand(port: port, token: try harness.adminToken)
       // The first line is the snapshot: after it, every change is live.
-      let reader = out.fileHandleForReading
+      let reader = process.stdout!
       let first = await ChildProcessRunner.readLine(reader)
       #expect(first.contains("\"kind\":\"SNAPSHOT\""))
       #expect(try await kiln.run("subject", "create", "s").status == 0)
@@ -310,7 +306,7 @@ struct KilnCommandTests {
         if line.contains(id), line.contains("\"FINISHED\"") { break }
       }
       process.terminate()
-      _ = await ChildProcessRunner.exitStatus(of: process)
+      _ = await process.waitForExit()
       // Heartbeats come whenever the watch is silent for 5 s (a slow machine): not changes.
       let kinds = lines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["kind"] as? String }
         .filter { $0 != "HEARTBEAT" }

@@ -11,7 +11,7 @@ import Testing
 /// The `kiln` prompt under a pseudo-terminal, typed at like a person would.
 final class PromptSession: Sendable {
   private let master: Int32
-  private let process: Process
+  private let process: TestProcess
   private let output = Mutex<String>("")
 
   init(port: Int, token: String, historyFile: String) throws {
@@ -24,21 +24,15 @@ final class PromptSession: Sendable {
     defer { close(slave) }
     var size = winsize(ws_row: 40, ws_col: 200, ws_xpixel: 0, ws_ypixel: 0)
     _ = ioctl(slave, UInt(TIOCSWINSZ), &size)
-    process = Process()
-    // A session of its own with the pseudo-terminal as controlling terminal, so that
-    // Ctrl-C reaches it as SIGINT while a command runs, as in a real terminal.
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-    process.arguments = ["-c", KilnCommand.executable.path]
     var environment = KilnCommand(port: port, token: token).environment
     environment["KILN_HISTORY_FILE"] = historyFile
     environment["TERM"] = "xterm"
     environment["NO_COLOR"] = nil
-    process.environment = environment
-    let handle = FileHandle(fileDescriptor: slave, closeOnDealloc: false)
-    process.standardInput = handle
-    process.standardOutput = handle
-    process.standardError = handle
-    try process.run()
+    // A session of its own with the pseudo-terminal as controlling terminal, so that
+    // Ctrl-C reaches it as SIGINT while a command runs, as in a real terminal.
+    process = try TestProcess.spawn(
+      URL(fileURLWithPath: "/usr/bin/setsid"), ["-c", KilnCommand.executable.path], environment: environment,
+      stdin: .descriptor(slave), stdout: .descriptor(slave), stderr: .descriptor(slave))
     let master = self.master
     Thread.detachNewThread { [weak self] in
       var buffer = [UInt8](repeating: 0, count: 4096)
@@ -54,7 +48,7 @@ final class PromptSession: Sendable {
   }
 
   deinit {
-    if process.isRunning { process.terminate() }
+    process.terminate()
     close(master)
   }
 

@@ -1,6 +1,7 @@
 import Foundation
 import KilnCore
 import KilnEngine
+import KilnTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -53,26 +54,21 @@ struct StepProcessTests {
     // What a kill -9 of kilnd leaves: a step process (and its own child) carrying the
     // mark of this data directory's server, now orphaned.
     let owner = harness.logs.standardizedFileURL.resolvingSymlinksInPath().path
-    let orphan = Process()
-    orphan.executableURL = URL(fileURLWithPath: "/bin/sh")
-    orphan.arguments = ["-c", "sleep 60 & echo $! > '\(harness.path("orphan-child.pid"))'; exec sleep 60"]
-    orphan.environment = ["KILN_STEP_OWNER": owner, "PATH": "/usr/bin:/bin"]
+    let orphan = try TestProcess.spawn(
+      URL(fileURLWithPath: "/bin/sh"), ["-c", "sleep 60 & echo $! > '\(harness.path("orphan-child.pid"))'; exec sleep 60"],
+      environment: ["KILN_STEP_OWNER": owner, "PATH": "/usr/bin:/bin"])
     // A step of another data directory's server is none of this one's business.
-    let stranger = Process()
-    stranger.executableURL = URL(fileURLWithPath: "/bin/sleep")
-    stranger.arguments = ["60"]
-    stranger.environment = ["KILN_STEP_OWNER": owner + "-other"]
-    try orphan.run()
-    try stranger.run()
+    let stranger = try TestProcess.spawn(
+      URL(fileURLWithPath: "/bin/sleep"), ["60"], environment: ["KILN_STEP_OWNER": owner + "-other"])
     defer { stranger.terminate() }
     #expect(await eventually { harness.pid("orphan-child.pid") != nil })
     let child = try #require(harness.pid("orphan-child.pid"))
-    #expect(isAlive(orphan.processIdentifier) && isAlive(child))
+    #expect(isAlive(orphan.pid) && isAlive(child))
 
     let engine = try harness.makeEngine(store: try await testStore())
     try await harness.running(engine) {
-      #expect(await eventually { !isAlive(orphan.processIdentifier) && !isAlive(child) })
-      #expect(isAlive(stranger.processIdentifier))
+      #expect(await eventually { !isAlive(orphan.pid) && !isAlive(child) })
+      #expect(isAlive(stranger.pid))
     }
   }
 }

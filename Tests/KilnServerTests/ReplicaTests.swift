@@ -169,13 +169,12 @@ struct ReplicaTests {
       try? FileManager.default.removeItem(at: survivor.dataDirectory)
     }
     let port = try ServerHarness.stablePort()
-    let process = Process()
-    process.executableURL = kilnd
-    process.arguments = [
-      "--port", String(port), "--data-dir", doomed.dataDirectory.path, "--store", database.url, "--lease-seconds", "1",
-      "--log-level", "error",
-    ]
-    try process.run()
+    let process = try TestProcess.spawn(
+      kilnd,
+      [
+        "--port", String(port), "--data-dir", doomed.dataDirectory.path, "--store", database.url, "--lease-seconds", "1",
+        "--log-level", "error",
+      ], stdout: .descriptor(1), stderr: .descriptor(2))
     let started = await eventually(30) { (try? doomed.adminToken) != nil }
     #expect(started)
     let token = try doomed.adminToken
@@ -190,8 +189,8 @@ struct ReplicaTests {
       let running = try await eventually { try await ids.asyncAllSatisfy { try await kiln.job($0).status == .running } }
       #expect(running)
     }
-    kill(process.processIdentifier, SIGKILL)
-    process.waitUntilExit()
+    process.terminate(SIGKILL)
+    _ = await process.waitForExit()
     let killedAt = Date()
     try await survivor.serve(configure: { $0.leaseDuration = .seconds(1) }) { survivorPort, _ in
       try await withKilnClient(client(survivorPort, token: token)) { kiln in

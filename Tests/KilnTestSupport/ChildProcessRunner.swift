@@ -1,9 +1,8 @@
 public import Foundation
 
-/// Runs child processes for tests without blocking the Swift concurrency pool.
+/// Runs child processes (``TestProcess``) for tests without blocking the Swift concurrency pool.
 ///
-/// `Process.waitUntilExit()` and `FileHandle.readDataToEndOfFile()` block their thread
-/// until the child is done. On the concurrency pool (two threads on these machines) that
+/// `FileHandle.readDataToEndOfFile()` blocks its thread until the child is done. On the concurrency pool (two threads on these machines) that
 /// stalls every other test's server, so both run on a Dispatch thread here, and the test
 /// task awaits them.
 public enum ChildProcessRunner {
@@ -22,34 +21,17 @@ public enum ChildProcessRunner {
   public static func run(
     _ executable: URL, _ arguments: [String], environment: [String: String]? = nil, stdin: String? = nil
   ) async throws -> Output {
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    let input = Pipe()
-    process.standardInput = stdin == nil ? FileHandle.nullDevice : input
-    try process.run()
-    if let stdin {
-      input.fileHandleForWriting.write(Data(stdin.utf8))
-      try input.fileHandleForWriting.close()
+    let process = try TestProcess.spawn(
+      executable, arguments, environment: environment, stdin: stdin == nil ? .null : .pipe, stdout: .pipe, stderr: .pipe)
+    if let stdin, let input = process.stdin {
+      input.write(Data(stdin.utf8))
+      try input.close()
     }
-    async let stdout = readToEnd(out.fileHandleForReading)
-    async let stderr = readToEnd(err.fileHandleForReading)
+    async let stdout = readToEnd(process.stdout!)
+    async let stderr = readToEnd(process.stderr!)
     let (outData, errData) = await (stdout, stderr)
-    let status = await exitStatus(of: process)
+    let status = await process.waitForExit()
     return Output(status: status, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
-  }
-
-  /// Waits for a started process to end; its exit status.
-  public static func exitStatus(of process: Process) async -> Int32 {
-    await offThePool {
-      process.waitUntilExit()
-      return process.terminationStatus
-    }
   }
 
   /// Everything `handle` yields until its writers close it.
