@@ -25,11 +25,11 @@ try await withKilnClient(configuration) { kiln in
     project: "default", type: "INDEX_BUILD", subject: "sales_model", params: ["sleep_ms": "300"])
   print("submitted \(job.id) (\(job.status.rawValue))")
 
-  // Follow the job: every status, step and progress change, until it is final.
-  for try await event in kiln.watchJob(job.id, includeProgress: true) {
+  // Every change of the job until it is final; survives disconnects and server restarts.
+  for try await event in kiln.watchJob(job.id) {
     if let current = event.job {
-      let step = current.steps.first { $0.status == .running }?.name ?? "-"
-      print("revision \(event.revision): \(current.status.rawValue) \(current.progress)% step \(step)")
+      let step = current.steps.first { $0.status == .running }.map { " (\($0.name))" } ?? ""
+      print("revision \(event.revision): \(current.status.rawValue) \(current.progress)%\(step)")
     }
   }
 
