@@ -594,15 +594,25 @@ def setup_server(
     """A workdir with a private kilnd binary, a job-types file and a marker directory;
     with a PostgreSQL ``store`` (a server's URL), a fresh database of the run's own on it.
     ``teardown`` undoes it all."""
-    binary = stable_copy(kilnd_binary(prefer_release), workdir)
+    database = None
+    if store != "sqlite":
+        # First, so that a wrong URL costs no copy of the binary.
+        database = PostgresDatabase(store, f"kiln_rely_{Path(sys.argv[0]).stem}")
+        try:
+            database.create()
+        except (RuntimeError, subprocess.TimeoutExpired) as error:
+            raise SystemExit(f"--store: cannot create the run's database: {error}") from None
+    try:
+        binary = stable_copy(kilnd_binary(prefer_release), workdir)
+    except BaseException:
+        if database:
+            database.drop()
+        raise
     markers = Markers(workdir / "markers")
     types_file = workdir / "job-types.json"
     types_file.write_text(json.dumps(job_types(markers.directory), indent=2))
     server = Kilnd(binary, workdir / "data", types_file, free_port(), extra)
-    if store != "sqlite":
-        database = PostgresDatabase(store, f"kiln_rely_{Path(sys.argv[0]).stem}")
-        database.create()
-        server.database = database
+    server.database = database
     return server, markers
 
 
