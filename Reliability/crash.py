@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Crash rounds: a mixed workload, SIGKILL of kilnd at a random moment, restart, checks.
 
-    python3 Reliability/crash.py --rounds 5 [--seed S] [--keep DIR]
+    python3 Reliability/crash.py --rounds 5 [--seed S] [--keep DIR] [--store sqlite|postgres://USER@HOST:PORT/DB]
 
 Each round runs the workload (submits; pause, resume, restart, discard, delete; batches by
 ids and by filter; subject updates, which discard the subject's jobs) from several
@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import argparse
 import random
-import shutil
 import sys
 import threading
 import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional
 
 from harness import (
@@ -35,6 +35,7 @@ from harness import (
     Marker,
     Markers,
     StartFailed,
+    add_store_argument,
     all_procs,
     group_alive,
     kill_group,
@@ -43,6 +44,7 @@ from harness import (
     port_holders,
     read_proc,
     setup_server,
+    teardown,
 )
 
 import kiln
@@ -684,14 +686,25 @@ def main() -> int:
         help="self-check of the suite: kill the killed server's steps before restarting (what a fixed kilnd does)",
     )
     parser.add_argument("--max-minutes", type=float, default=240, help="stop starting rounds after this long")
+    add_store_argument(parser)
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
-    rng = random.Random(seed)
     workdir = make_workdir("kiln-crash-", args.keep)
     server, markers = setup_server(
-        workdir, ["--max-running", "16", "--max-running-per-project", "8", "--heartbeat", "1"]
+        workdir, ["--max-running", "16", "--max-running-per-project", "8", "--heartbeat", "1"], store=args.store
     )
-    log(f"crash: seed {seed}, {args.rounds} rounds, kilnd {server.binary} on 127.0.0.1:{server.port}, work in {workdir}")
+    try:
+        return run_rounds(args, seed, server, markers, workdir)
+    finally:
+        teardown(server, workdir, args.keep)
+
+
+def run_rounds(args: argparse.Namespace, seed: int, server: Kilnd, markers: Markers, workdir: Path) -> int:
+    rng = random.Random(seed)
+    log(
+        f"crash: seed {seed}, {args.rounds} rounds, kilnd {server.binary} on 127.0.0.1:{server.port}, "
+        f"state in {server.store}, work in {workdir}"
+    )
     server.start()
     with server.client() as admin:
         for project in PROJECTS:
@@ -740,8 +753,6 @@ def main() -> int:
         )
         if ledger.surprises:
             log(f"crash: unexpected errors ({len(ledger.surprises)}): " + "; ".join(sorted(set(ledger.surprises))[:5]))
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
     log(f"crash: {passed} passed, {failed} failed")
     return 1 if failed else 0
 

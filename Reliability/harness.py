@@ -10,6 +10,7 @@ Nothing here knows the server's internals beyond its documented contract (README
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import random
@@ -22,9 +23,11 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Optional
+from urllib.parse import urlsplit, urlunsplit
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent
@@ -125,6 +128,73 @@ def free_port() -> int:
             except OSError:
                 continue
     raise RuntimeError("no free port between 20000 and 32000")
+
+
+# MARK: - The store
+
+#: The environment variable that gives --store its default (empty or unset: SQLite).
+STORE_VARIABLE = "KILN_RELIABILITY_STORE"
+
+
+def add_store_argument(parser: argparse.ArgumentParser) -> None:
+    """The scripts' --store: `sqlite` (kilnd's default store in its data directory) or
+    the URL of a PostgreSQL server, on which each run makes a database of its own."""
+    parser.add_argument(
+        "--store",
+        default=os.environ.get(STORE_VARIABLE) or "sqlite",
+        help="sqlite (default), or postgres://USER@HOST:PORT/DB?sslmode=disable: the run creates a fresh database "
+        "on that server (connecting to DB only to create and drop it), gives kilnd --store pointing at it and drops "
+        f"it at the end unless --keep (default: ${STORE_VARIABLE}, else sqlite)",
+    )
+
+
+def psql_binary() -> str:
+    """psql from $PATH, else from Debian's server packages (what dev/postgres.sh installs)."""
+    found = shutil.which("psql")
+    if found:
+        return found
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/psql"), key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
+    if versions:
+        return str(versions[-1])
+    raise SystemExit("psql not found: install Debian's postgresql-client (or run dev/postgres.sh start)")
+
+
+class PostgresDatabase:
+    """One run's own database on a PostgreSQL server: created empty before kilnd first
+    starts, dropped (with whatever connections a killed kilnd left) at the end."""
+
+    def __init__(self, server_url: str, prefix: str) -> None:
+        parts = urlsplit(server_url)
+        if parts.scheme not in ("postgres", "postgresql") or not parts.hostname:
+            raise SystemExit(f"--store: {server_url!r} is neither sqlite nor a postgres://USER@HOST:PORT/DB URL")
+        self.server_url = server_url
+        # Lower case, letters, digits and underscores: a name psql and kilnd's URL parser
+        # take as it is.
+        self.name = f"{re.sub(r'[^a-z0-9]+', '_', prefix.lower()).strip('_')}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        self.url = urlunsplit((parts.scheme, parts.netloc, "/" + self.name, parts.query, ""))
+        self.created = False
+
+    def _psql(self, sql: str) -> None:
+        result = subprocess.run(
+            [psql_binary(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", self.server_url, "-c", sql],
+            capture_output=True, text=True, timeout=60, env={**os.environ, "PGCONNECT_TIMEOUT": "10"},
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"psql {sql!r} on {self.server_url}: {result.stderr.strip() or result.returncode}")
+
+    def create(self) -> None:
+        self._psql(f'CREATE DATABASE "{self.name}"')
+        self.created = True
+
+    def drop(self) -> None:
+        """Drops the database; WITH (FORCE) ends the sessions a SIGKILLed kilnd's
+        connections may still hold until the server notices them closed."""
+        if self.created:
+            self._psql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            self.created = False
+
+    def describe(self) -> str:
+        return f"PostgreSQL database {self.name} on {urlunsplit(urlsplit(self.server_url)._replace(path='', query=''))}"
 
 
 # MARK: - Job types and step markers
@@ -391,6 +461,13 @@ class Kilnd:
         self.process: Optional[subprocess.Popen[bytes]] = None
         self.log_path = data_dir.parent / f"{data_dir.name}.kilnd.log"
         self.starts = 0
+        #: the run's own PostgreSQL database, when kilnd keeps its state there (--store)
+        self.database: Optional[PostgresDatabase] = None
+
+    @property
+    def store(self) -> str:
+        """Where kilnd keeps its state, for the scripts' first line."""
+        return self.database.describe() if self.database else f"SQLite in {self.data_dir}"
 
     @property
     def pid(self) -> Optional[int]:
@@ -405,6 +482,7 @@ class Kilnd:
             "--job-types", str(self.types_file),
             "--stop-grace", "1",
             "--log-level", "notice",
+            *(["--store", self.database.url] if self.database else []),
             *self.extra,
         ]
 
@@ -510,14 +588,47 @@ def make_workdir(prefix: str, keep: Optional[str]) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix))
 
 
-def setup_server(workdir: Path, extra: Iterable[str] = (), prefer_release: bool = False) -> tuple[Kilnd, Markers]:
-    """A workdir with a private kilnd binary, a job-types file and a marker directory."""
-    binary = stable_copy(kilnd_binary(prefer_release), workdir)
+def setup_server(
+    workdir: Path, extra: Iterable[str] = (), prefer_release: bool = False, store: str = "sqlite"
+) -> tuple[Kilnd, Markers]:
+    """A workdir with a private kilnd binary, a job-types file and a marker directory;
+    with a PostgreSQL ``store`` (a server's URL), a fresh database of the run's own on it.
+    ``teardown`` undoes it all."""
+    database = None
+    if store != "sqlite":
+        # First, so that a wrong URL costs no copy of the binary.
+        database = PostgresDatabase(store, f"kiln_rely_{Path(sys.argv[0]).stem}")
+        try:
+            database.create()
+        except (RuntimeError, subprocess.TimeoutExpired) as error:
+            raise SystemExit(f"--store: cannot create the run's database: {error}") from None
+    try:
+        binary = stable_copy(kilnd_binary(prefer_release), workdir)
+    except BaseException:
+        if database:
+            database.drop()
+        raise
     markers = Markers(workdir / "markers")
     types_file = workdir / "job-types.json"
     types_file.write_text(json.dumps(job_types(markers.directory), indent=2))
     server = Kilnd(binary, workdir / "data", types_file, free_port(), extra)
+    server.database = database
     return server, markers
+
+
+def teardown(server: Kilnd, workdir: Path, keep: Optional[str]) -> None:
+    """Stops kilnd, then removes the work directory and drops the run's database, unless
+    --keep (then says what was kept)."""
+    server.stop()
+    if keep:
+        log(f"kept: {workdir}" + (f" and {server.database.describe()} ({server.database.url})" if server.database else ""))
+        return
+    shutil.rmtree(workdir, ignore_errors=True)
+    if server.database:
+        try:
+            server.database.drop()
+        except (RuntimeError, subprocess.TimeoutExpired) as error:
+            log(f"could not drop {server.database.describe()}: {error}")
 
 
 def bounded(seconds: float, step: float = 0.1) -> Callable[[], bool]:

@@ -2,7 +2,7 @@
 """Races: many clients issue conflicting operations on the same few jobs; the history of
 calls and replies must be linearizable against the status table (DESIGN.md).
 
-    python3 Reliability/races.py --clients 100 --seconds 10 [--jobs 8] [--seed S]
+    python3 Reliability/races.py --clients 100 --seconds 10 [--jobs 8] [--seed S] [--store sqlite|postgres://...]
 
 Every call is recorded with its invocation time, response time and reply (the job's
 status and revision on success; the gRPC code and the `kiln-job-status` detail on
@@ -40,7 +40,6 @@ import argparse
 import bisect
 import random
 import re
-import shutil
 import sys
 import threading
 import time
@@ -49,7 +48,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Optional
 
-from harness import ALLOWED, LEGAL_TRANSITIONS, TARGET, log, make_workdir, setup_server
+from harness import ALLOWED, LEGAL_TRANSITIONS, TARGET, add_store_argument, log, make_workdir, setup_server, teardown
 
 import kiln
 
@@ -628,15 +627,21 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--keep", help="use (and keep) this work directory")
     parser.add_argument("--self-test", action="store_true", help="also check that the checker catches corrupted histories")
+    add_store_argument(parser)
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     workdir = make_workdir("kiln-races-", args.keep)
-    server, _ = setup_server(workdir, ["--max-running", "16", "--max-running-per-project", "16", "--heartbeat", "1"])
-    log(f"races: seed {seed}, {args.clients} clients for {args.seconds:.0f} s on {args.jobs} jobs, kilnd {server.binary}")
-    server.start()
+    server, _ = setup_server(
+        workdir, ["--max-running", "16", "--max-running-per-project", "16", "--heartbeat", "1"], store=args.store
+    )
     verdict = Verdict()
     recorder = Recorder()
     try:
+        log(
+            f"races: seed {seed}, {args.clients} clients for {args.seconds:.0f} s on {args.jobs} jobs, "
+            f"kilnd {server.binary}, state in {server.store}"
+        )
+        server.start()
         with server.client() as admin:
             admin.create_project(PROJECT, "reliability suite: races")
             for subject in SUBJECTS:
@@ -706,9 +711,7 @@ def main() -> int:
         if len(verdict.failures) > 25:
             log(f"    ... and {len(verdict.failures) - 25} more")
     finally:
-        server.stop()
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
+        teardown(server, workdir, args.keep)
     log(f"races: {verdict.passed} passed, {len(verdict.failures)} failed")
     return 1 if verdict.failures else 0
 

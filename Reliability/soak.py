@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Soak: one kilnd takes a million events with watchers attached; its memory must level off.
 
-    python3 Reliability/soak.py --events 1000000 [--jobs 2000] [--margin 0.10] [--max-minutes 120]
+    python3 Reliability/soak.py --events 1000000 [--jobs 2000] [--margin 0.10] [--max-minutes 120] [--store sqlite|postgres://...]
 
 Uses .build/release/kilnd when it exists (else the debug build; $KILND overrides). Events
 are produced quickly with batch operations over many jobs: submit ``--jobs`` RELY_QUICK
@@ -18,13 +18,13 @@ last third of the samples exceeds the largest of the middle third by more than
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Optional
 
-from harness import log, make_workdir, rss_mb, setup_server
+from harness import Kilnd, add_store_argument, log, make_workdir, rss_mb, setup_server, teardown
 
 import kiln
 from kiln._proto import jobs_pb2
@@ -75,13 +75,23 @@ def main() -> int:
     parser.add_argument("--sample", type=float, default=3.0, help="seconds between RSS samples")
     parser.add_argument("--max-minutes", type=float, default=120)
     parser.add_argument("--keep", help="use (and keep) this work directory")
+    add_store_argument(parser)
     args = parser.parse_args()
     workdir = make_workdir("kiln-soak-", args.keep)
     server, _ = setup_server(
-        workdir, ["--max-running", "32", "--max-running-per-project", "32", "--heartbeat", "2"], prefer_release=True
+        workdir, ["--max-running", "32", "--max-running-per-project", "32", "--heartbeat", "2"], prefer_release=True,
+        store=args.store,
     )
+    try:
+        return soak(args, server, workdir)
+    finally:
+        teardown(server, workdir, args.keep)
+
+
+def soak(args: argparse.Namespace, server: Kilnd, workdir: Path) -> int:
     log(f"soak: {args.events} events, {args.jobs} jobs a generation, kilnd {server.binary} (copy of the "
-        f"{'release' if 'release' in str(server.binary) else 'debug'} build? see KILND), work in {workdir}")
+        f"{'release' if 'release' in str(server.binary) else 'debug'} build? see KILND), state in {server.store}, "
+        f"work in {workdir}")
     server.start()
     failures: list[str] = []
     passed = 0
@@ -180,8 +190,6 @@ def main() -> int:
         watcher.close()
     client.close()
     server.stop()
-    if not args.keep:
-        shutil.rmtree(workdir, ignore_errors=True)
     for failure in failures:
         log(f"    {failure}")
     log(f"soak: {passed} passed, {len(failures)} failed")

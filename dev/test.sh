@@ -10,9 +10,10 @@
 # beside the real servers of the other suites made a health watch in one of them wait
 # more than 30 s on these 2-core machines.
 #
-# The store contract suite and the PostgreSQL tests run against a local PostgreSQL
-# server on 127.0.0.1 that dev/postgres.sh installs (Debian's package) and starts, unless
-# KILN_TEST_POSTGRES_URL names one already (set it empty to skip them).
+# The store contract suite, the PostgreSQL tests and the reliability suite's PostgreSQL
+# crash rounds run against a local PostgreSQL server on 127.0.0.1 that dev/postgres.sh
+# installs (Debian's package) and starts, unless KILN_TEST_POSTGRES_URL names one
+# already (set it empty to skip them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${KILN_TEST_POSTGRES_URL+set}" ]; then
