@@ -7,25 +7,34 @@ from typing import Any, Optional
 
 from google.protobuf import duration_pb2, timestamp_pb2
 
-from ._proto import access_pb2, jobs_pb2, subjects_pb2
+from ._proto import access_pb2, health_pb2, jobs_pb2, subjects_pb2
 from .errors import Code, KilnError
 from .types import (
     AuditEvent,
     AuditFilter,
+    AuditPage,
+    BatchOutcome,
+    BatchResult,
     CallbackDelivery,
+    HealthStatus,
+    Identity,
     Job,
     JobAction,
     JobFilter,
     JobOrder,
+    JobPage,
     JobStatus,
     JobType,
     JobTypeParam,
+    NewToken,
     Project,
     Role,
     RoleBinding,
     Step,
+    StepLogChunk,
     StepType,
     Subject,
+    SubjectChange,
     Token,
     User,
 )
@@ -265,3 +274,54 @@ def subject(message: subjects_pb2.Subject) -> Subject:
         update_time=time(message, "update_time"),
         creator=message.creator,
     )
+
+
+# MARK: - Responses
+
+
+def health_status(message: health_pb2.HealthCheckResponse) -> HealthStatus:
+    name = health_pb2.HealthCheckResponse.ServingStatus.Name(message.status)
+    return HealthStatus(name) if name in HealthStatus.__members__ else HealthStatus.UNKNOWN
+
+
+def job_page(message: jobs_pb2.ListJobsResponse) -> JobPage:
+    return JobPage(
+        jobs=[job(j) for j in message.jobs],
+        next_page_token=message.next_page_token or None,
+        total_size=message.total_size,
+    )
+
+
+def batch_outcome(message: jobs_pb2.BatchJobsResponse) -> BatchOutcome:
+    results = []
+    for result in message.results:
+        if result.ok:
+            results.append(BatchResult(id=result.id, ok=True, job=job(result.job) if result.HasField("job") else None))
+        else:
+            error = KilnError(Code.from_number(result.error.code), result.error.message)
+            results.append(BatchResult(id=result.id, ok=False, error=error))
+    return BatchOutcome(results=results, succeeded=message.succeeded, failed=message.failed)
+
+
+def step_log_chunk(message: jobs_pb2.GetStepLogResponse) -> StepLogChunk:
+    return StepLogChunk(data=message.data, next_offset=message.next_offset, complete=message.complete)
+
+
+def identity(message: access_pb2.WhoAmIResponse) -> Identity:
+    return Identity(
+        user=user(message.user),
+        token_id=message.token_id or None,
+        authentication_enabled=message.authentication_enabled,
+    )
+
+
+def new_token(message: access_pb2.CreateTokenResponse) -> NewToken:
+    return NewToken(token=token(message.token), secret=message.secret)
+
+
+def audit_page(message: access_pb2.ListAuditEventsResponse) -> AuditPage:
+    return AuditPage(events=[audit_event(e) for e in message.events], next_page_token=message.next_page_token or None)
+
+
+def subject_change(message: subjects_pb2.UpdateSubjectResponse) -> SubjectChange:
+    return SubjectChange(subject=subject(message.subject), discarded_job_ids=list(message.discarded_job_ids))

@@ -1,33 +1,26 @@
-"""The Kiln client: one typed method for every ``kiln.v1`` RPC."""
+"""The Kiln client: one typed method for every ``kiln.v1`` RPC.
+
+What each method sends, returns and retries is written once, in :mod:`kiln._operations`;
+this client runs it with blocking calls, :class:`kiln.aio.Client` with ``await``.
+"""
 
 from __future__ import annotations
 
 import time as _time
-import uuid
 from datetime import timedelta
-from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, TypeVar
+from typing import Any, Iterator, Mapping, Optional, Sequence, TypeVar
 
 import grpc
 
-from . import _wire
-from ._proto import (
-    access_pb2,
-    access_pb2_grpc,
-    health_pb2,
-    health_pb2_grpc,
-    jobs_pb2,
-    jobs_pb2_grpc,
-    subjects_pb2,
-    subjects_pb2_grpc,
-)
+from . import _connection, _operations
+from ._operations import new_request_id
 from .config import Config
-from .errors import Code, KilnError
+from .errors import KilnError
 from .types import (
     AuditEvent,
     AuditFilter,
     AuditPage,
     BatchOutcome,
-    BatchResult,
     HealthStatus,
     Identity,
     Job,
@@ -35,7 +28,6 @@ from .types import (
     JobFilter,
     JobOrder,
     JobPage,
-    JobStatus,
     JobType,
     NewToken,
     Project,
@@ -47,28 +39,14 @@ from .types import (
     Token,
     User,
     WatchEvent,
-    WatchEventKind,
 )
+
+__all__ = ["Client", "new_request_id"]
 
 T = TypeVar("T")
 
-# Watch errors after which a watch reconnects and resumes: the connection dropped, the
-# server restarted or ended the stream (roles changed), or the watch fell behind.
-_RESUMABLE = (Code.UNAVAILABLE, Code.RESOURCE_EXHAUSTED, Code.DEADLINE_EXCEEDED, Code.CANCELLED)
 
-_KINDS = {
-    jobs_pb2.WATCH_EVENT_KIND_CREATED: WatchEventKind.CREATED,
-    jobs_pb2.WATCH_EVENT_KIND_UPDATED: WatchEventKind.UPDATED,
-    jobs_pb2.WATCH_EVENT_KIND_DELETED: WatchEventKind.DELETED,
-}
-
-
-def new_request_id() -> str:
-    """A fresh idempotency key for a mutating call."""
-    return str(uuid.uuid4())
-
-
-class Client:
+class Client(_connection.Connection):
     """A connection to a Kiln server.
 
     Use it as a context manager, which closes the connection::
@@ -84,43 +62,26 @@ class Client:
     unreachable server (UNAVAILABLE) with backoff. Mutations carry a request id, reused
     by every retry, so a retry after a lost reply never acts twice.
 
-    A client may be shared by threads.
+    A client may be shared by threads. For asyncio, :class:`kiln.aio.Client` has the same
+    methods as coroutines.
     """
 
     def __init__(self, config: Optional[Config] = None, **overrides: Any) -> None:
         """Connects (lazily) to the server of ``config`` (default: ``Config()``, 127.0.0.1:7077).
 
         Keyword arguments override fields of the configuration, e.g.
-        ``Client(host="kiln.internal", port=7077, token=secret)``.
+        ``Client(host="kiln.internal", port=7077, token=secret)``; an unknown one is a
+        ``TypeError``.
         """
-        config = config or Config()
-        if overrides:
-            config = Config(**{**config.__dict__, **overrides})
-        self.config: Config = config
-        options = [
-            # Reconnect quickly after the server comes back: gRPC's default waits up to 2 minutes.
-            ("grpc.initial_reconnect_backoff_ms", int(config.retry.initial_backoff * 1000) or 100),
-            ("grpc.min_reconnect_backoff_ms", int(config.retry.initial_backoff * 1000) or 100),
-            ("grpc.max_reconnect_backoff_ms", int(config.retry.max_backoff * 1000) or 1000),
-        ]
-        if config.tls is not None:
-            credentials = grpc.ssl_channel_credentials(
-                root_certificates=_read(config.tls.ca_file),
-                private_key=_read(config.tls.key_file),
-                certificate_chain=_read(config.tls.cert_file),
-            )
-            self.channel: grpc.Channel = grpc.secure_channel(config.target, credentials, options=options)
+        config = _connection.resolve(config, overrides)
+        credentials = _connection.credentials(config)
+        options = _connection.options(config)
+        if credentials is not None:
+            channel: grpc.Channel = grpc.secure_channel(config.target, credentials, options=options)
         else:
-            self.channel = grpc.insecure_channel(config.target, options=options)
-        #: The generated stubs, for what the typed API does not cover.
-        self.job_service = jobs_pb2_grpc.JobServiceStub(self.channel)
-        self.project_service = access_pb2_grpc.ProjectServiceStub(self.channel)
-        self.access_service = access_pb2_grpc.AccessServiceStub(self.channel)
-        self.subject_service = subjects_pb2_grpc.SubjectServiceStub(self.channel)
-        self.health_service = health_pb2_grpc.HealthStub(self.channel)
-        self._metadata: tuple[tuple[str, str], ...] = (
-            (("authorization", f"Bearer {config.token}"),) if config.token else ()
-        )
+            channel = grpc.insecure_channel(config.target, options=options)
+        super().__init__(config, channel)
+        self.channel: grpc.Channel = channel
 
     # MARK: - Lifetime
 
@@ -136,40 +97,51 @@ class Client:
 
     # MARK: - Calling
 
-    def _call(self, method: Callable[..., T], request: Any) -> T:
+    def _call(self, plan: _operations.Unary[T]) -> T:
         """One unary call with the token and deadline, retrying UNAVAILABLE with backoff."""
+        method = self._method(plan)
         attempt = 1
         while True:
             try:
-                return method(request, metadata=self._metadata, timeout=self.config.timeout)
+                response = method(plan.request, metadata=self._metadata, timeout=self.config.timeout)
             except grpc.RpcError as rpc_error:
-                error = self._explained(KilnError.from_rpc_error(rpc_error))
-                if error.code is not Code.UNAVAILABLE or attempt >= self.config.retry.max_attempts:
-                    raise error from None
-            _time.sleep(self.config.retry.backoff(attempt))
+                delay = _connection.failed_attempt(self.config, rpc_error, attempt)
+            except ValueError:  # grpc's "Cannot invoke RPC on closed channel!"
+                raise _connection.closed() from None
+            else:
+                return plan.convert(response)
+            _time.sleep(delay)
             attempt += 1
 
-    def _explained(self, error: KilnError) -> KilnError:
-        # A TLS server closes a plaintext client's connection during the HTTP/2 preface;
-        # gRPC's C core reports that as "Socket closed", the Swift transport by "preface".
-        message = error.message.lower()
-        if (
-            error.code is Code.UNAVAILABLE
-            and self.config.tls is None
-            and ("preface" in message or "socket closed" in message)
-        ):
-            error.message += (
-                " If the server serves TLS (kilnd --tls-cert), connect over TLS: give its CA file (KILN_CA_FILE)."
-            )
-        return error
+    def _stream(self, stream: _operations.Stream[T]) -> Iterator[T]:
+        """A streaming call, reconnected as ``stream`` decides; ends quietly when the client closes."""
+        method = self._method(stream)
+        while True:
+            request, timeout = stream.connect()
+            try:
+                call = method(request, metadata=self._metadata, timeout=timeout)
+            except ValueError:  # the client was closed
+                return
+            error: Optional[KilnError] = None
+            try:
+                for message in call:
+                    item = stream.receive(message)
+                    if item is not None:
+                        yield item
+            except grpc.RpcError as rpc_error:
+                error = KilnError.from_rpc_error(rpc_error)
+            finally:
+                call.cancel()
+            delay = stream.disconnected(error)
+            if delay is None:
+                return
+            _time.sleep(delay)
 
     # MARK: - Health
 
     def health(self, service: str = "") -> HealthStatus:
         """The standard gRPC health check (needs no token); ``""`` asks about the server as a whole."""
-        response = self._call(self.health_service.Check, health_pb2.HealthCheckRequest(service=service))
-        name = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
-        return HealthStatus(name) if name in HealthStatus.__members__ else HealthStatus.UNKNOWN
+        return self._call(_operations.health(service))
 
     # MARK: - Jobs
 
@@ -187,18 +159,11 @@ class Client:
         Raises NOT_FOUND for an unknown project or subject, INVALID_ARGUMENT for an unknown
         job type or a missing parameter (``error.field`` names it).
         """
-        request = jobs_pb2.SubmitJobRequest(
-            project=project,
-            job_type=job_type,
-            subject=subject,
-            params={str(k): str(v) for k, v in (params or {}).items()},
-            request_id=request_id or new_request_id(),
-        )
-        return _wire.job(self._call(self.job_service.SubmitJob, request).job)
+        return self._call(_operations.submit_job(project, job_type, subject, params, request_id))
 
     def job(self, job_id: str) -> Job:
         """The job with its steps and completion callbacks (NOT_FOUND if it does not exist for the caller)."""
-        return _wire.job(self._call(self.job_service.GetJob, jobs_pb2.GetJobRequest(id=job_id)).job)
+        return self._call(_operations.job(job_id))
 
     def list_jobs(
         self,
@@ -208,18 +173,7 @@ class Client:
         page_token: Optional[str] = None,
     ) -> JobPage:
         """One page of the jobs matching ``filter`` (``page_size`` 0: 50; at most 1000)."""
-        request = jobs_pb2.ListJobsRequest(
-            filter=_wire.job_filter(filter),
-            order_by=_wire.job_order(order),
-            page_size=page_size,
-            page_token=page_token or "",
-        )
-        response = self._call(self.job_service.ListJobs, request)
-        return JobPage(
-            jobs=[_wire.job(j) for j in response.jobs],
-            next_page_token=response.next_page_token or None,
-            total_size=response.total_size,
-        )
+        return self._call(_operations.list_jobs(filter, order, page_size, page_token))
 
     def all_jobs(
         self, filter: Optional[JobFilter] = None, order: Optional[JobOrder] = None, page_size: int = 200
@@ -239,27 +193,27 @@ class Client:
         With ``expected_revision``, ABORTED unless the job is at that revision
         (``error.job_revision`` is its current one).
         """
-        return self._perform(JobAction.PAUSE, job_id, expected_revision, request_id)  # type: ignore[return-value]
+        return self._call(_operations.perform(JobAction.PAUSE, job_id, expected_revision, request_id))  # type: ignore[return-value]
 
     def resume(self, job_id: str, *, expected_revision: Optional[int] = None, request_id: Optional[str] = None) -> Job:
         """Queues a PAUSED or ERROR job again; it continues at its first unfinished step."""
-        return self._perform(JobAction.RESUME, job_id, expected_revision, request_id)  # type: ignore[return-value]
+        return self._call(_operations.perform(JobAction.RESUME, job_id, expected_revision, request_id))  # type: ignore[return-value]
 
     def restart(
         self, job_id: str, *, expected_revision: Optional[int] = None, request_id: Optional[str] = None
     ) -> Job:
         """Throws away every step's result and runs the job again (``attempt`` + 1, same id)."""
-        return self._perform(JobAction.RESTART, job_id, expected_revision, request_id)  # type: ignore[return-value]
+        return self._call(_operations.perform(JobAction.RESTART, job_id, expected_revision, request_id))  # type: ignore[return-value]
 
     def discard(
         self, job_id: str, *, expected_revision: Optional[int] = None, request_id: Optional[str] = None
     ) -> Job:
         """Stops the job for good (DISCARDED)."""
-        return self._perform(JobAction.DISCARD, job_id, expected_revision, request_id)  # type: ignore[return-value]
+        return self._call(_operations.perform(JobAction.DISCARD, job_id, expected_revision, request_id))  # type: ignore[return-value]
 
     def delete(self, job_id: str, *, expected_revision: Optional[int] = None, request_id: Optional[str] = None) -> None:
         """Removes a FINISHED or DISCARDED job and its logs."""
-        self._perform(JobAction.DELETE, job_id, expected_revision, request_id)
+        self._call(_operations.perform(JobAction.DELETE, job_id, expected_revision, request_id))
 
     def perform(
         self,
@@ -270,25 +224,7 @@ class Client:
         request_id: Optional[str] = None,
     ) -> Optional[Job]:
         """Applies ``action`` to one job; the job after it (``None`` for a delete)."""
-        return self._perform(JobAction(action), job_id, expected_revision, request_id)
-
-    def _perform(
-        self, action: JobAction, job_id: str, expected_revision: Optional[int], request_id: Optional[str]
-    ) -> Optional[Job]:
-        methods: dict[JobAction, tuple[Callable[..., Any], Any]] = {
-            JobAction.PAUSE: (self.job_service.PauseJob, jobs_pb2.PauseJobRequest),
-            JobAction.RESUME: (self.job_service.ResumeJob, jobs_pb2.ResumeJobRequest),
-            JobAction.RESTART: (self.job_service.RestartJob, jobs_pb2.RestartJobRequest),
-            JobAction.DISCARD: (self.job_service.DiscardJob, jobs_pb2.DiscardJobRequest),
-            JobAction.DELETE: (self.job_service.DeleteJob, jobs_pb2.DeleteJobRequest),
-        }
-        method, request_type = methods[action]
-        # One request id for the logical call, reused by every retry.
-        request = request_type(id=job_id, request_id=request_id or new_request_id())
-        if expected_revision is not None:
-            request.expected_revision = expected_revision
-        response = self._call(method, request)
-        return None if action is JobAction.DELETE else _wire.job(response.job)
+        return self._call(_operations.perform(action, job_id, expected_revision, request_id))
 
     def batch(
         self,
@@ -303,63 +239,22 @@ class Client:
         every project the caller operates). Each job is changed all or nothing; one job's
         refusal does not stop the others.
         """
-        if (ids is None) == (filter is None):
-            raise KilnError(Code.INVALID_ARGUMENT, "selector: give either ids or filter", {"kiln-field": "selector"})
-        request = jobs_pb2.BatchJobsRequest(action=_wire.action_wire(action), request_id=request_id or new_request_id())
-        if ids is not None:
-            request.ids.ids.extend(ids)
-        else:
-            request.filter.CopyFrom(_wire.job_filter(filter))
-        response = self._call(self.job_service.BatchJobs, request)
-        results = []
-        for result in response.results:
-            if result.ok:
-                results.append(
-                    BatchResult(id=result.id, ok=True, job=_wire.job(result.job) if result.HasField("job") else None)
-                )
-            else:
-                error = KilnError(Code.from_number(result.error.code), result.error.message)
-                results.append(BatchResult(id=result.id, ok=False, error=error))
-        return BatchOutcome(results=results, succeeded=response.succeeded, failed=response.failed)
+        return self._call(_operations.batch(action, ids, filter, request_id))
 
     def job_types(self) -> list[JobType]:
         """The job types the server offers, with their steps and parameters."""
-        response = self._call(self.job_service.ListJobTypes, jobs_pb2.ListJobTypesRequest())
-        return [_wire.job_type(t) for t in response.job_types]
+        return self._call(_operations.job_types())
 
     def step_log(self, job_id: str, step: "str | int", offset: int = 0, limit: int = 0) -> StepLogChunk:
         """Bytes of a step's log (the step by id, index or name) from ``offset``; ``limit`` 0: 64 KiB."""
-        request = jobs_pb2.GetStepLogRequest(job_id=job_id, step_id=str(step), offset=offset, limit=limit)
-        response = self._call(self.job_service.GetStepLog, request)
-        return StepLogChunk(data=response.data, next_offset=response.next_offset, complete=response.complete)
+        return self._call(_operations.step_log(job_id, step, offset, limit))
 
     def follow_step_log(self, job_id: str, step: "str | int", offset: int = 0) -> Iterator[bytes]:
         """A step's log from ``offset``, then new bytes as they are written, until the step can
         no longer write (``kubectl logs -f``). Reconnects after a dropped connection and goes
         on from the last byte delivered.
         """
-        position = offset
-        failures = 0
-        while True:
-            request = jobs_pb2.FollowStepLogRequest(job_id=job_id, step_id=str(step), offset=position)
-            try:
-                call = self.job_service.FollowStepLog(request, metadata=self._metadata)
-            except ValueError:  # the client was closed
-                return
-            try:
-                for chunk in call:
-                    failures = 0
-                    position = chunk.next_offset
-                    yield chunk.data
-                return
-            except grpc.RpcError as rpc_error:
-                error = KilnError.from_rpc_error(rpc_error)
-                if error.code is not Code.UNAVAILABLE:
-                    raise error from None
-            finally:
-                call.cancel()
-            failures += 1
-            _time.sleep(self.config.retry.backoff(failures))
+        return self._stream(_operations.LogFollow(job_id, step, offset, self.config.retry))
 
     # MARK: - Watching
 
@@ -377,15 +272,13 @@ class Client:
         RESYNCHRONIZED event. UNAUTHENTICATED, PERMISSION_DENIED, NOT_FOUND and other
         errors raise :class:`KilnError`. Stop iterating (or ``close()`` the generator) to stop.
         """
-        request = jobs_pb2.WatchJobsRequest(filter=_wire.job_filter(filter), include_progress=include_progress)
-        return self._watch(self.job_service.WatchJobs, request, since, ends=False, deadline=None)
+        return self._stream(_operations.watch_jobs(filter, include_progress, since, self.config.retry))
 
     def watch_job(self, job_id: str, *, include_progress: bool = False) -> Iterator[WatchEvent]:
         """One job's changes, starting with a SNAPSHOT holding it, surviving disconnects like
         :meth:`watch_jobs`; ends by itself when the job is FINISHED, DISCARDED or deleted.
         """
-        request = jobs_pb2.WatchJobRequest(id=job_id, include_progress=include_progress)
-        return self._watch(self.job_service.WatchJob, request, None, ends=True, deadline=None)
+        return self._stream(_operations.watch_job(job_id, include_progress, self.config.retry))
 
     def wait_for_job(self, job_id: str, *, or_error: bool = True, timeout: Optional[float] = None) -> Job:
         """Waits until the job is FINISHED or DISCARDED (or ERROR, unless ``or_error`` is false)
@@ -394,150 +287,69 @@ class Client:
         Raises NOT_FOUND for an unknown job, DEADLINE_EXCEEDED when ``timeout`` seconds pass
         first, or whatever ended the watch.
         """
-        deadline = None if timeout is None else _time.monotonic() + timeout
-        request = jobs_pb2.WatchJobRequest(id=job_id)
-        last: Optional[Job] = None
-        for event in self._watch(self.job_service.WatchJob, request, None, ends=True, deadline=deadline):
-            if event.kind in (WatchEventKind.SNAPSHOT, WatchEventKind.RESYNCHRONIZED):
-                last = next((j for j in event.jobs if j.id == job_id), last)
-            elif event.job is not None:
-                last = event.job
-            if last is not None and (last.is_final or (or_error and last.status is JobStatus.ERROR)):
-                return last
-        if deadline is not None and _time.monotonic() >= deadline:
-            # The server may end the stream in good order when the deadline it was given passes.
-            raise _wait_expired()
-        if last is None:
-            raise KilnError(Code.NOT_FOUND, f"job {job_id} not found")
-        return last
-
-    def _watch(
-        self, method: Callable[..., Any], request: Any, since: Optional[int], *, ends: bool, deadline: Optional[float]
-    ) -> Iterator[WatchEvent]:
-        resume = since
-        resynchronizing = False
-        failures = 0
-        while True:
-            if resume is None:
-                request.ClearField("since_revision")
-            else:
-                request.since_revision = resume
-            timeout = None
-            if deadline is not None:
-                timeout = deadline - _time.monotonic()
-                if timeout <= 0:
-                    raise _wait_expired()
-            try:
-                call = method(request, metadata=self._metadata, timeout=timeout)
-            except ValueError:  # the client was closed
-                return
-            snapshot: list[Job] = []
-            try:
-                for message in call:
-                    failures = 0
-                    kind = message.kind
-                    if kind == jobs_pb2.WATCH_EVENT_KIND_SNAPSHOT:
-                        snapshot.append(_wire.job(message.job))
-                        continue
-                    time = _wire.time(message, "time")
-                    if kind == jobs_pb2.WATCH_EVENT_KIND_SNAPSHOT_END:
-                        event_kind = WatchEventKind.RESYNCHRONIZED if resynchronizing else WatchEventKind.SNAPSHOT
-                        event = WatchEvent(event_kind, message.revision, jobs=snapshot, time=time)
-                        snapshot = []
-                    elif kind == jobs_pb2.WATCH_EVENT_KIND_HEARTBEAT:
-                        event = WatchEvent(WatchEventKind.HEARTBEAT, message.revision, time=time)
-                    elif kind in _KINDS:
-                        event = WatchEvent(_KINDS[kind], message.revision, job=_wire.job(message.job), time=time)
-                    else:
-                        continue  # a kind this client does not know
-                    resume = message.revision
-                    resynchronizing = False
-                    yield event
-                # A one-job watch ends by itself at a final status; a filter watch ends only
-                # with an error, so an orderly end is treated like a dropped connection.
-                if ends:
-                    return
-            except grpc.RpcError as rpc_error:
-                error = KilnError.from_rpc_error(rpc_error)
-                if deadline is not None and _time.monotonic() >= deadline:
-                    raise _wait_expired() from None
-                if error.code is Code.OUT_OF_RANGE:
-                    resume = None
-                    resynchronizing = True
-                elif error.code not in _RESUMABLE:
-                    raise error from None
-            finally:
-                call.cancel()
-            failures += 1
-            _time.sleep(self.config.retry.backoff(failures))
+        wait = _operations.JobWait(job_id, or_error, timeout, self.config.retry)
+        events = self._stream(wait.session)
+        try:
+            for event in events:
+                done = wait.see(event)
+                if done is not None:
+                    return done
+        finally:
+            events.close()
+        return wait.ended()
 
     # MARK: - Projects
 
     def create_project(self, name: str, description: str = "", callback_url: Optional[str] = None) -> Project:
         """Creates a project (ADMIN); ALREADY_EXISTS when the name is taken."""
-        request = access_pb2.CreateProjectRequest(name=name, description=description, callback_url=callback_url or "")
-        return _wire.project(self._call(self.project_service.CreateProject, request).project)
+        return self._call(_operations.create_project(name, description, callback_url))
 
     def project(self, name: str) -> Project:
         """The project (NOT_FOUND unless the caller holds a role in it)."""
-        return _wire.project(self._call(self.project_service.GetProject, access_pb2.GetProjectRequest(name=name)).project)
+        return self._call(_operations.project(name))
 
     def projects(self) -> list[Project]:
         """The projects the caller holds a role in (every project for an ADMIN), by name."""
-        response = self._call(self.project_service.ListProjects, access_pb2.ListProjectsRequest())
-        return [_wire.project(p) for p in response.projects]
+        return self._call(_operations.projects())
 
     def update_project(
         self, name: str, *, description: Optional[str] = None, callback_url: Optional[str] = None
     ) -> Project:
         """Changes what is given (ADMIN); ``callback_url=""`` removes the callback."""
-        request = access_pb2.UpdateProjectRequest(name=name)
-        if description is not None:
-            request.description = description
-        if callback_url is not None:
-            request.callback_url = callback_url
-        return _wire.project(self._call(self.project_service.UpdateProject, request).project)
+        return self._call(_operations.update_project(name, description, callback_url))
 
     def delete_project(self, name: str) -> int:
         """Deletes the project with its FINISHED and DISCARDED jobs (ADMIN); how many jobs went.
 
         FAILED_PRECONDITION while any of its jobs is PENDING, RUNNING, PAUSED or ERROR.
         """
-        return self._call(self.project_service.DeleteProject, access_pb2.DeleteProjectRequest(name=name)).deleted_jobs
+        return self._call(_operations.delete_project(name))
 
     # MARK: - Access
 
     def whoami(self) -> Identity:
         """The caller: user, roles and token."""
-        response = self._call(self.access_service.WhoAmI, access_pb2.WhoAmIRequest())
-        return Identity(
-            user=_wire.user(response.user),
-            token_id=response.token_id or None,
-            authentication_enabled=response.authentication_enabled,
-        )
+        return self._call(_operations.whoami())
 
     def create_user(self, name: str, *, admin: bool = False) -> User:
         """Creates a user (ADMIN); ALREADY_EXISTS when the name is taken."""
-        request = access_pb2.CreateUserRequest(name=name, admin=admin)
-        return _wire.user(self._call(self.access_service.CreateUser, request).user)
+        return self._call(_operations.create_user(name, admin))
 
     def users(self) -> list[User]:
         """Every user with their roles (ADMIN)."""
-        return [_wire.user(u) for u in self._call(self.access_service.ListUsers, access_pb2.ListUsersRequest()).users]
+        return self._call(_operations.users())
 
     def set_user_disabled(self, name: str, disabled: bool = True) -> User:
         """Disables (or enables) a user (ADMIN): a disabled user's tokens are refused."""
-        request = access_pb2.SetUserDisabledRequest(name=name, disabled=disabled)
-        return _wire.user(self._call(self.access_service.SetUserDisabled, request).user)
+        return self._call(_operations.set_user_disabled(name, disabled))
 
     def grant_role(self, user: str, project: str, role: Role) -> RoleBinding:
         """Gives ``user`` ``role`` in ``project``, replacing any role they held there (ADMIN)."""
-        request = access_pb2.GrantRoleRequest(user=user, project=project, role=_wire.role_wire(role))
-        return _wire.binding(self._call(self.access_service.GrantRole, request).binding)
+        return self._call(_operations.grant_role(user, project, role))
 
     def revoke_role(self, user: str, project: str) -> None:
         """Takes away ``user``'s role in ``project`` (ADMIN); their open watches resume, rescoped."""
-        self._call(self.access_service.RevokeRole, access_pb2.RevokeRoleRequest(user=user, project=project))
+        self._call(_operations.revoke_role(user, project))
 
     def create_token(
         self, user: Optional[str] = None, *, description: str = "", ttl: Optional[timedelta] = None
@@ -546,33 +358,21 @@ class Client:
 
         The secret is in the result, shown this once.
         """
-        request = access_pb2.CreateTokenRequest(user=user or "", description=description)
-        if ttl is not None:
-            request.ttl.CopyFrom(_wire.duration(ttl))
-        response = self._call(self.access_service.CreateToken, request)
-        return NewToken(token=_wire.token(response.token), secret=response.secret)
+        return self._call(_operations.create_token(user, description, ttl))
 
     def tokens(self, user: Optional[str] = None, *, include_inactive: bool = False) -> list[Token]:
         """The tokens of ``user`` (default: the caller's), revoked and expired ones too if asked."""
-        request = access_pb2.ListTokensRequest(user=user or "", include_inactive=include_inactive)
-        return [_wire.token(t) for t in self._call(self.access_service.ListTokens, request).tokens]
+        return self._call(_operations.tokens(user, include_inactive))
 
     def revoke_token(self, token_id: str) -> Token:
         """Revokes a token: refused from the next call on, its open watches end."""
-        request = access_pb2.RevokeTokenRequest(id=token_id)
-        return _wire.token(self._call(self.access_service.RevokeToken, request).token)
+        return self._call(_operations.revoke_token(token_id))
 
     def audit_events(
         self, filter: Optional[AuditFilter] = None, page_size: int = 0, page_token: Optional[str] = None
     ) -> AuditPage:
         """One page of the audit trail, newest first (ADMIN); ``page_size`` 0: 100."""
-        request = access_pb2.ListAuditEventsRequest(
-            filter=_wire.audit_filter(filter), page_size=page_size, page_token=page_token or ""
-        )
-        response = self._call(self.access_service.ListAuditEvents, request)
-        return AuditPage(
-            events=[_wire.audit_event(e) for e in response.events], next_page_token=response.next_page_token or None
-        )
+        return self._call(_operations.audit_events(filter, page_size, page_token))
 
     def all_audit_events(self, filter: Optional[AuditFilter] = None, page_size: int = 500) -> Iterator[AuditEvent]:
         """Every audit event matching ``filter``, newest first, a page at a time."""
@@ -596,20 +396,15 @@ class Client:
         attributes: Optional[Mapping[str, str]] = None,
     ) -> Subject:
         """Creates a subject at version 1 (OPERATOR or ADMIN); ALREADY_EXISTS when the name is taken."""
-        request = subjects_pb2.CreateSubjectRequest(
-            project=project, name=name, kind=kind, schema=schema, attributes=dict(attributes or {})
-        )
-        return _wire.subject(self._call(self.subject_service.CreateSubject, request).subject)
+        return self._call(_operations.create_subject(name, project, kind, schema, attributes))
 
     def subject(self, name: str, project: str) -> Subject:
         """The subject ``name`` of ``project``."""
-        request = subjects_pb2.GetSubjectRequest(project=project, name=name)
-        return _wire.subject(self._call(self.subject_service.GetSubject, request).subject)
+        return self._call(_operations.subject(name, project))
 
     def subjects(self, project: Optional[str] = None) -> list[Subject]:
         """The subjects of ``project`` (default: every project the caller holds a role in)."""
-        request = subjects_pb2.ListSubjectsRequest(project=project or "")
-        return [_wire.subject(s) for s in self._call(self.subject_service.ListSubjects, request).subjects]
+        return self._call(_operations.subjects(project))
 
     def update_subject(
         self,
@@ -625,33 +420,10 @@ class Client:
         RUNNING, PAUSED or ERROR job on the subject is discarded. With ``expected_version``,
         ABORTED unless the subject is at it (``error.subject_version``).
         """
-        request = subjects_pb2.UpdateSubjectRequest(
-            project=project,
-            name=name,
-            set_attributes=dict(set_attributes or {}),
-            remove_attributes=list(remove_attributes or []),
+        return self._call(
+            _operations.update_subject(name, project, schema, set_attributes, remove_attributes, expected_version)
         )
-        if schema is not None:
-            request.schema = schema
-        if expected_version is not None:
-            request.expected_version = expected_version
-        response = self._call(self.subject_service.UpdateSubject, request)
-        return SubjectChange(subject=_wire.subject(response.subject), discarded_job_ids=list(response.discarded_job_ids))
 
     def delete_subject(self, name: str, project: str, *, expected_version: Optional[int] = None) -> list[str]:
         """Deletes the subject; the ids of the jobs the deletion discarded."""
-        request = subjects_pb2.DeleteSubjectRequest(project=project, name=name)
-        if expected_version is not None:
-            request.expected_version = expected_version
-        return list(self._call(self.subject_service.DeleteSubject, request).discarded_job_ids)
-
-
-def _wait_expired() -> KilnError:
-    return KilnError(Code.DEADLINE_EXCEEDED, "the wait ended before the job did")
-
-
-def _read(path: Optional[str]) -> Optional[bytes]:
-    if path is None:
-        return None
-    with open(path, "rb") as file:
-        return file.read()
+        return self._call(_operations.delete_subject(name, project, expected_version))

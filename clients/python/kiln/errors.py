@@ -6,6 +6,7 @@ import enum
 from typing import TYPE_CHECKING, Mapping, Optional
 
 import grpc
+import grpc.aio
 
 if TYPE_CHECKING:  # pragma: no cover
     from .types import JobAction, JobStatus
@@ -84,7 +85,8 @@ class KilnError(Exception):
         code = Code.UNKNOWN
         message = str(error)
         details: dict[str, str] = {}
-        if isinstance(error, grpc.Call):
+        # The blocking API's errors are grpc.Call objects, asyncio's are AioRpcErrors.
+        if isinstance(error, (grpc.Call, grpc.aio.AioRpcError)):
             status = error.code()
             if status is not None:
                 code = Code.from_number(status.value[0])
