@@ -9,9 +9,10 @@
             print(event.kind, event.revision, event.job and event.job.status)
 
 Every call raises :class:`KilnError` (code, message, details); values are plain
-dataclasses and enums.
+dataclasses and enums. :class:`kiln.aio.Client` is the same client for asyncio.
 """
 
+from . import aio
 from .client import Client, new_request_id
 from .config import Config, RetryPolicy, TLSConfig, parse_address, read_token
 from .errors import Code, DetailKey, KilnError
@@ -55,5 +56,5 @@ __all__ = [
     "Config", "DetailKey", "HealthStatus", "Identity", "Job", "JobAction", "JobFilter", "JobOrder", "JobPage",
     "JobStatus", "JobType", "JobTypeParam", "KilnError", "NewToken", "OrderField", "Project", "RetryPolicy", "Role",
     "RoleBinding", "Step", "StepLogChunk", "StepType", "Subject", "SubjectChange", "TLSConfig", "Token", "User",
-    "WatchEvent", "WatchEventKind", "new_request_id", "parse_address", "read_token",
+    "WatchEvent", "WatchEventKind", "aio", "new_request_id", "parse_address", "read_token",
 ]

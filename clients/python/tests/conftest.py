@@ -118,12 +118,17 @@ class Kilnd:
     def admin_token(self) -> str:
         return kiln.read_token(str(self.data_dir / "admin.token"))
 
+    def config(self, token: Optional[str] = None) -> kiln.Config:
+        """The configuration of a client of this server, as the ADMIN unless given another token ("" for none)."""
+        return kiln.Config(host="127.0.0.1", port=self.port, token=self.admin_token if token is None else token or None)
+
     def client(self, token: Optional[str] = None, **overrides: object) -> kiln.Client:
         """A client of this server, as the ADMIN unless given another token ("" for none)."""
-        return kiln.Client(
-            kiln.Config(host="127.0.0.1", port=self.port, token=self.admin_token if token is None else token or None),
-            **overrides,
-        )
+        return kiln.Client(self.config(token), **overrides)
+
+    def aio_client(self, token: Optional[str] = None, **overrides: object) -> kiln.aio.Client:
+        """An asyncio client of this server (create it in the event loop that uses it)."""
+        return kiln.aio.Client(self.config(token), **overrides)
 
     def log_tail(self, lines: int = 40) -> str:
         try:
