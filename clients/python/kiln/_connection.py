@@ -13,9 +13,24 @@ from .errors import Code, KilnError
 
 
 class Connection:
-    """What both clients hold: the configuration, the generated stubs on the channel, the call metadata."""
+    """What both clients hold: the configuration, the channel and its generated stubs, the call metadata."""
 
-    def __init__(self, config: Config, channel: Any) -> None:
+    #: The gRPC API the channel comes from: ``grpc`` (blocking) or ``grpc.aio``.
+    _grpc: Any = grpc
+
+    def __init__(self, config: Optional[Config] = None, **overrides: Any) -> None:
+        """Connects (lazily) to the server of ``config`` (default: ``Config()``, 127.0.0.1:7077).
+
+        Keyword arguments override fields of the configuration, e.g.
+        ``Client(host="kiln.internal", port=7077, token=secret)``; an unknown one is a
+        ``TypeError``.
+        """
+        config = resolve(config, overrides)
+        tls = credentials(config)
+        if tls is not None:
+            channel = self._grpc.secure_channel(config.target, tls, options=options(config))
+        else:
+            channel = self._grpc.insecure_channel(config.target, options=options(config))
         self.config: Config = config
         self.channel = channel
         #: The generated stubs, for what the typed API does not cover.

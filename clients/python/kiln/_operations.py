@@ -23,6 +23,7 @@ from .config import RetryPolicy
 from .errors import Code, DetailKey, KilnError
 from .types import (
     AuditFilter,
+    AuditPage,
     BatchOutcome,
     HealthStatus,
     Identity,
@@ -44,7 +45,6 @@ from .types import (
     User,
     WatchEvent,
     WatchEventKind,
-    AuditPage,
 )
 
 T = TypeVar("T")

@@ -28,7 +28,6 @@ import grpc.aio
 
 from . import _connection, _operations
 from . import client as _sync
-from .config import Config
 from .errors import KilnError
 from .types import (
     AuditEvent,
@@ -95,23 +94,9 @@ class Client(_connection.Connection):
     calls of many tasks of that loop may share it.
     """
 
-    def __init__(self, config: Optional[Config] = None, **overrides: Any) -> None:
-        """Connects (lazily) to the server of ``config`` (default: ``Config()``, 127.0.0.1:7077).
-
-        Keyword arguments override fields of the configuration, e.g.
-        ``Client(host="kiln.internal", port=7077, token=secret)``; an unknown one is a
-        ``TypeError``.
-        """
-        config = _connection.resolve(config, overrides)
-        credentials = _connection.credentials(config)
-        options = _connection.options(config)
-        if credentials is not None:
-            channel = grpc.aio.secure_channel(config.target, credentials, options=options)
-        else:
-            channel = grpc.aio.insecure_channel(config.target, options=options)
-        super().__init__(config, channel)
-        self.channel: grpc.aio.Channel = channel
-        self._closed = False
+    _grpc = grpc.aio
+    channel: grpc.aio.Channel
+    _closed = False
 
     # MARK: - Lifetime
 

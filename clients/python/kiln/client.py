@@ -14,7 +14,6 @@ import grpc
 
 from . import _connection, _operations
 from ._operations import new_request_id
-from .config import Config
 from .errors import KilnError
 from .types import (
     AuditEvent,
@@ -66,22 +65,7 @@ class Client(_connection.Connection):
     methods as coroutines.
     """
 
-    def __init__(self, config: Optional[Config] = None, **overrides: Any) -> None:
-        """Connects (lazily) to the server of ``config`` (default: ``Config()``, 127.0.0.1:7077).
-
-        Keyword arguments override fields of the configuration, e.g.
-        ``Client(host="kiln.internal", port=7077, token=secret)``; an unknown one is a
-        ``TypeError``.
-        """
-        config = _connection.resolve(config, overrides)
-        credentials = _connection.credentials(config)
-        options = _connection.options(config)
-        if credentials is not None:
-            channel: grpc.Channel = grpc.secure_channel(config.target, credentials, options=options)
-        else:
-            channel = grpc.insecure_channel(config.target, options=options)
-        super().__init__(config, channel)
-        self.channel: grpc.Channel = channel
+    channel: grpc.Channel
 
     # MARK: - Lifetime
 

@@ -170,6 +170,21 @@ def project(admin: kiln.Client, request: pytest.FixtureRequest) -> str:
     return name
 
 
+METRICS_URL = re.compile(r"serving Prometheus metrics on (http://127\.0\.0\.1:\d+/metrics)")
+
+
+@pytest.fixture(scope="module")
+def metered(workdir: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Kilnd, str]]:
+    """A kilnd of the test module with its metrics endpoint on a free port, and that endpoint's URL."""
+    server = Kilnd(workdir / f"metered-{request.module.__name__}", args=("--metrics-port", "0"))
+    try:
+        server.start()
+        url = eventually(lambda: METRICS_URL.search(server.log_path.read_text(errors="replace")), 30, "the metrics URL")
+        yield server, url.group(1)
+    finally:
+        server.stop()
+
+
 def eventually(condition: Callable[[], Optional[T]], timeout: float = 60, what: str = "the condition") -> T:
     """Polls ``condition`` until it returns something truthy; fails after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

@@ -8,7 +8,7 @@ import re
 import urllib.request
 import uuid
 from pathlib import Path
-from typing import AsyncIterator, Awaitable, Callable, Iterator, Optional, TypeVar
+from typing import AsyncIterator, Awaitable, Callable, Optional, TypeVar
 
 import grpc
 import grpc.aio
@@ -20,12 +20,10 @@ from kiln import Code, JobAction, JobFilter, JobStatus, KilnError, WatchEventKin
 from kiln._proto import jobs_pb2
 
 from conftest import Kilnd, stable_port
-from conftest import eventually as wait_until
 
 T = TypeVar("T")
 LONG = {"sleep_ms": "600000"}  # each step 10 minutes: a job that stays RUNNING
 QUICK = {"sleep_ms": "20"}
-METRICS_URL = re.compile(r"serving Prometheus metrics on (http://127\.0\.0\.1:\d+/metrics)")
 
 
 @pytest_asyncio.fixture
@@ -243,6 +241,12 @@ async def test_errors_carry_the_code_and_the_field(kilnd: Kilnd, client: kiln.ai
         await closed.job_types()
     assert after_close.value.code is Code.CANCELLED and "closed" in after_close.value.message
 
+    # config.timeout is each attempt's deadline.
+    async with kilnd.aio_client(timeout=1e-6) as hurried:
+        with pytest.raises(KilnError) as late:
+            await hurried.job_types()
+    assert late.value.code is Code.DEADLINE_EXCEEDED
+
     unreachable = kiln.Config(port=stable_port(), retry=kiln.RetryPolicy(max_attempts=2, initial_backoff=0.01), timeout=5)
     async with kiln.aio.Client(unreachable) as nowhere:
         with pytest.raises(KilnError) as down:
@@ -392,18 +396,6 @@ async def test_many_calls_gathered_at_once(client: kiln.aio.Client, project: str
     assert isinstance(results[0], KilnError) and results[0].code is Code.NOT_FOUND and isinstance(results[1], list)
     discarded = await asyncio.gather(*(client.discard(job_id) for job_id in ids))
     assert {job.status for job in discarded} == {JobStatus.DISCARDED}
-
-
-@pytest.fixture(scope="module")
-def metered(workdir: Path) -> Iterator[tuple[Kilnd, str]]:
-    """A kilnd with its metrics endpoint, which counts open watches, and that endpoint's URL."""
-    server = Kilnd(workdir / "aio-metered", args=("--metrics-port", "0"))
-    try:
-        server.start()
-        found = wait_until(lambda: METRICS_URL.search(server.log_path.read_text(errors="replace")), 30, "the metrics URL")
-        yield server, found.group(1)
-    finally:
-        server.stop()
 
 
 async def open_watches(url: str) -> float:

@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import urllib.request
-from pathlib import Path
-from typing import Iterator
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 import kiln
 from conftest import Kilnd, eventually, job_in
-
-METRICS_URL = re.compile(r"serving Prometheus metrics on (http://127\.0\.0\.1:\d+/metrics)")
-
-
-@pytest.fixture(scope="module")
-def metered(workdir: Path) -> Iterator[tuple[Kilnd, str]]:
-    """A kilnd with its metrics endpoint on a free port, and that endpoint's URL."""
-    server = Kilnd(workdir / "metered", args=("--metrics-port", "0"))
-    try:
-        server.start()
-        url = eventually(lambda: METRICS_URL.search(server.log_path.read_text(errors="replace")), 30, "the metrics URL")
-        yield server, url.group(1)
-    finally:
-        server.stop()
-
 
 def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """Every sample of one scrape, by name and sorted labels; fails on text Prometheus cannot parse."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 from pathlib import Path
@@ -40,6 +41,11 @@ def _config(server: Kilnd, tls: kiln.TLSConfig | None) -> kiln.Config:
         retry=kiln.RetryPolicy(max_attempts=1))
 
 
+async def _aio_whoami(config: kiln.Config) -> str:
+    async with kiln.aio.Client(config) as client:
+        return (await client.whoami()).user.name
+
+
 def test_tls_and_a_plaintext_client_refused_clearly(certificates: Path, workdir: Path) -> None:
     server = Kilnd(workdir / "tls", args=("--tls-cert", str(certificates / "server.pem"),
                                           "--tls-key", str(certificates / "server.key")))
@@ -52,6 +58,11 @@ def test_tls_and_a_plaintext_client_refused_clearly(certificates: Path, workdir:
                 plaintext.whoami()
         assert refused.value.code is kiln.Code.UNAVAILABLE
         assert "TLS" in refused.value.message, refused.value.message
+        # The asyncio client: the same TLS settings, the same explained refusal.
+        assert asyncio.run(_aio_whoami(_config(server, kiln.TLSConfig(ca_file=str(certificates / "ca.pem"))))) == "admin"
+        with pytest.raises(kiln.KilnError) as aio_refused:
+            asyncio.run(_aio_whoami(_config(server, None)))
+        assert aio_refused.value.code is kiln.Code.UNAVAILABLE and "TLS" in aio_refused.value.message
     finally:
         server.stop()
 
@@ -67,6 +78,7 @@ def test_mutual_tls_needs_a_client_certificate_the_ca_signed(certificates: Path,
                                           key_file=str(certificates / "client.key"))
         with kiln.Client(_config(server, with_certificate)) as client:
             assert client.whoami().user.name == "admin"
+        assert asyncio.run(_aio_whoami(_config(server, with_certificate))) == "admin"
         with kiln.Client(_config(server, kiln.TLSConfig(ca_file=str(certificates / "ca.pem")))) as anonymous:
             with pytest.raises(kiln.KilnError) as refused:
                 anonymous.whoami()
