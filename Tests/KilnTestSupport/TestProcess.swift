@@ -1,4 +1,5 @@
 public import Foundation
+import KilnEngine
 import Synchronization
 
 #if canImport(Glibc)
@@ -35,7 +36,8 @@ public final class TestProcess: Sendable {
   /// The reading end of the child's standard error, when it is ``Stream/pipe``.
   public let stderr: FileHandle?
   private let status = Mutex<Int32?>(nil)
-  private let exited = ExitSignal()
+  /// Fired once the child is reaped (KilnEngine's level-triggered signal).
+  private let exited = Signal()
 
   private init(pid: pid_t, stdin: FileHandle?, stdout: FileHandle?, stderr: FileHandle?) {
     self.pid = pid
@@ -123,31 +125,6 @@ public final class TestProcess: Sendable {
 
 /// Writing to a child that has exited must fail with EPIPE, not kill the test process.
 private let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
-
-/// A one-shot signal that any number of tasks wait for.
-private final class ExitSignal: Sendable {
-  private let state = Mutex<(fired: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-
-  func fire() {
-    let waiters = state.withLock { state in
-      state.fired = true
-      defer { state.waiters = [] }
-      return state.waiters
-    }
-    waiters.forEach { $0.resume() }
-  }
-
-  func wait() async {
-    await withCheckedContinuation { continuation in
-      let now = state.withLock { state in
-        if state.fired { return true }
-        state.waiters.append(continuation)
-        return false
-      }
-      if now { continuation.resume() }
-    }
-  }
-}
 
 /// `posix_spawn_file_actions_addclosefrom_np(3)` (glibc 2.34 and later), which Glibc's
 /// Swift overlay does not export (KilnEngine's `ChildProcess` declares it the same way).
