@@ -40,6 +40,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
     // No traits: the metrics endpoint needs neither swift-configuration nor full Foundation.
     .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+    .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
   ],
   targets: [
     // Domain types, the job state machine and errors. No I/O.
@@ -160,10 +161,32 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    // The HTTP face: the job monitor page, JSON for every gRPC method, Server-Sent Events.
+    .target(
+      name: "KilnWeb",
+      dependencies: [
+        "KilnProto",
+        .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HTTPTypes", package: "swift-http-types"),
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+        .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "NIOCore", package: "swift-nio"),
+      ],
+      exclude: ["Page"],
+      swiftSettings: swiftSettings
+    ),
     // gRPC services: protobuf <-> domain, error mapping, caller identity.
     .target(
       name: "KilnServer",
       dependencies: [
+        "KilnWeb",
+        .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
         "KilnCore",
         "KilnStore",
         "KilnPostgresStore",
@@ -345,6 +368,7 @@ let package = Package(
       dependencies: [
         "KilnCore", "KilnServer", "KilnEngine", "KilnCallbacks", "KilnAccess", "KilnWatch", "KilnProto", "KilnClient", "KilnTestSupport",
         "KilnMetrics",
+        "KilnWeb",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "NIOCore", package: "swift-nio"),

@@ -93,7 +93,7 @@ extension KilnClient {
     for job in response.jobs { jobs.append(try Job(wire: job)) }
     return JobPage(
       jobs: jobs, nextPageToken: response.nextPageToken.isEmpty ? nil : response.nextPageToken,
-      totalSize: Int(response.totalSize))
+      totalSize: Int(response.totalSize), revision: response.revision)
   }
 
   /// Every job that matches `filter`, fetched a page at a time as the sequence is read.

@@ -57,7 +57,9 @@ extension PostgresJobStore {
         let value: JobSortValue = isText ? .text(last.0) : .integer(Int64(last.0) ?? 0)
         next = JobPageCursor(lastValue: value, lastID: lastJob.id)
       }
-      return JobPage(jobs: jobs, next: next, totalCount: Int(total))
+      // In the same snapshot as the page: every writer updates revision_counter in its
+      // transaction, so the counter this snapshot sees is exactly what it reflects.
+      return JobPage(jobs: jobs, next: next, totalCount: Int(total), revision: try await Self.latestRevision(tx))
     }
   }
 

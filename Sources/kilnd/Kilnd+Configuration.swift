@@ -184,6 +184,7 @@ extension Kilnd {
       option("max-concurrent-streams", maxConcurrentStreams), option("handshake-timeout", handshakeTimeout),
       option("idle-timeout", idleTimeout), option("write-stall-timeout", writeStallTimeout),
       option("close-grace", closeGrace), option("metrics-port", metricsPort), option("metrics-host", metricsHost),
+      option("http-port", httpPort), option("http-host", httpHost), option("web-root", webRoot),
       option("keepalive", keepalive), flag("print-config", printConfig),
     ]
   }

@@ -148,6 +148,19 @@ struct Kilnd: AsyncParsableCommand {
   var metricsHost: String?
 
   @Option(
+    name: .customLong("http-port"),
+    help: "Serve the web job monitor and the HTTP/JSON face of every call on this port (plain HTTP/1.1, same tokens); off unless given (0 picks a free port).")
+  var httpPort: Int?
+
+  @Option(name: .customLong("http-host"), help: "The address the web monitor listens on (--host unless given).")
+  var httpHost: String?
+
+  @Option(
+    name: .customLong("web-root"),
+    help: ArgumentHelp("Serve the web monitor's page from this directory instead of the copy built into kilnd (for working on the page).", valueName: "dir"))
+  var webRoot: String?
+
+  @Option(
     name: .customLong("config"),
     help: ArgumentHelp("A JSON file of settings by option name ({\"port\": 7077, \"insecure-no-auth\": true}); KILND_CONFIG if absent.", valueName: "file"))
   var config: String?
@@ -194,6 +207,22 @@ struct Kilnd: AsyncParsableCommand {
       guard metricsPort == 0 || metricsPort != port || (metricsHost ?? host) != host else {
         throw ValidationError("--metrics-port must differ from --port")
       }
+    }
+    if let httpPort {
+      guard (0...65535).contains(httpPort) else { throw ValidationError("--http-port must be between 0 and 65535") }
+      guard httpPort == 0 || httpPort != port || (httpHost ?? host) != host else {
+        throw ValidationError("--http-port must differ from --port")
+      }
+      guard httpPort == 0 || httpPort != metricsPort || (httpHost ?? host) != (metricsHost ?? host) else {
+        throw ValidationError("--http-port must differ from --metrics-port")
+      }
+    }
+    if let webRoot {
+      var isDirectory: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: webRoot, isDirectory: &isDirectory), isDirectory.boolValue else {
+        throw ValidationError("--web-root: \(webRoot) is not a directory")
+      }
+      guard httpPort != nil else { throw ValidationError("--web-root needs --http-port") }
     }
   }
 
@@ -298,6 +327,9 @@ struct Kilnd: AsyncParsableCommand {
     configuration.connectionLimits.writeStallTimeout = .milliseconds(Int64(writeStallTimeout * 1000))
     configuration.metricsPort = metricsPort
     configuration.metricsHost = metricsHost
+    configuration.httpPort = httpPort
+    configuration.httpHost = httpHost
+    configuration.webRoot = webRoot.map { URL(fileURLWithPath: $0, isDirectory: true) }
     let application: KilnApplication
     do {
       application = try await KilnApplication(configuration: configuration, logger: logger)

@@ -29,6 +29,8 @@ struct AccessWorld {
   let port: Int
   let tokens: [Who: String?]
   let admin: KilnClient
+  /// The server (whose HTTP face ``WebFaceTests`` probes with the same matrix).
+  let app: KilnApplication
 
   /// Runs `body` with a client that calls as `who`.
   func call<R: Sendable>(as who: Who, _ body: (KilnClient) async throws -> R) async throws -> R {
@@ -49,7 +51,10 @@ struct AccessWorld {
   static func with(_ body: (AccessWorld) async throws -> Void) async throws {
     let harness = ServerHarness()
     defer { harness.cleanUp() }
-    try await harness.serve(configure: { $0.maxRunningJobs = 2 }) { port, _ in
+    try await harness.serve(configure: {
+      $0.maxRunningJobs = 2
+      $0.httpPort = 0
+    }) { port, app in
       let adminConfiguration = try harness.adminConfiguration(port: port)
       try await withKilnClient(adminConfiguration) { admin in
         var tokens: [Who: String?] = [.noToken: nil, .badToken: "kiln_not-a-token", .admin: adminConfiguration.token]
@@ -66,7 +71,7 @@ struct AccessWorld {
         _ = try await admin.revokeToken(revoked.token.id)
         tokens[.revokedToken] = revoked.secret
         for project in ["alpha", "beta"] { _ = try await admin.createSubject("s", project: project) }
-        try await body(AccessWorld(port: port, tokens: tokens, admin: admin))
+        try await body(AccessWorld(port: port, tokens: tokens, admin: admin, app: app))
       }
     }
   }

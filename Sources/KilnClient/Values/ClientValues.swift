@@ -9,6 +9,9 @@ public struct JobPage: Sendable, Hashable {
   public var nextPageToken: String?
   /// How many jobs match the filter over all pages.
   public var totalSize: Int
+  /// The revision the page is consistent at: ``KilnClient/watchJobs(filter:includeProgress:since:)``
+  /// from it follows every later change with no gap (list, then watch).
+  public var revision: Int64
 }
 
 /// The outcome of a batch for one job.

@@ -52,11 +52,15 @@ public struct JobPage: Sendable, Hashable {
   public var next: JobPageCursor?
   /// How many jobs match the filter over all pages.
   public var totalCount: Int
+  /// The revision the page is consistent at: it reflects every change up to this
+  /// revision and none after, so a watch from it misses nothing (list, then watch).
+  public var revision: Int64
 
   /// Creates a page.
-  public init(jobs: [Job], next: JobPageCursor?, totalCount: Int) {
+  public init(jobs: [Job], next: JobPageCursor?, totalCount: Int, revision: Int64 = 0) {
     self.jobs = jobs
     self.next = next
     self.totalCount = totalCount
+    self.revision = revision
   }
 }

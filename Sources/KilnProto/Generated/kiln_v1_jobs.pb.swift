@@ -767,6 +767,12 @@ public nonisolated struct Kiln_V1_ListJobsResponse: Sendable {
   /// Jobs matching the filter, over all pages.
   public var totalSize: Int64 = 0
 
+  /// The revision this page is consistent at: every change up to it is reflected
+  /// in the page, none after it. WatchJobs with since_revision = this revision
+  /// and the same filter follows every later change with no gap (list, then
+  /// watch, as Kubernetes' resourceVersion).
+  public var revision: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2082,7 +2088,7 @@ nonisolated extension Kiln_V1_ListJobsRequest: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Kiln_V1_ListJobsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListJobsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}jobs\0\u{3}next_page_token\0\u{3}total_size\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}jobs\0\u{3}next_page_token\0\u{3}total_size\0\u{1}revision\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2093,6 +2099,7 @@ nonisolated extension Kiln_V1_ListJobsResponse: SwiftProtobuf.Message, SwiftProt
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.jobs) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.totalSize) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.revision) }()
       default: break
       }
     }
@@ -2108,6 +2115,9 @@ nonisolated extension Kiln_V1_ListJobsResponse: SwiftProtobuf.Message, SwiftProt
     if self.totalSize != 0 {
       try visitor.visitSingularInt64Field(value: self.totalSize, fieldNumber: 3)
     }
+    if self.revision != 0 {
+      try visitor.visitSingularInt64Field(value: self.revision, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2115,6 +2125,7 @@ nonisolated extension Kiln_V1_ListJobsResponse: SwiftProtobuf.Message, SwiftProt
     if lhs.jobs != rhs.jobs {return false}
     if lhs.nextPageToken != rhs.nextPageToken {return false}
     if lhs.totalSize != rhs.totalSize {return false}
+    if lhs.revision != rhs.revision {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,5 +1,7 @@
 public import Foundation
 import GRPCCore
+import GRPCInProcessTransport
+import KilnWeb
 import KilnProto
 public import GRPCNIOTransportHTTP2
 import KilnCore
@@ -48,6 +50,8 @@ public final class KilnApplication: Sendable {
   public let metrics: KilnMetrics
   /// The metrics endpoint's port once it listens.
   private let metricsBound = BoundPort()
+  /// The web monitor's port once it listens.
+  private let httpBound = BoundPort()
   private let transport: HTTP2ServerTransport.Posix
   private let lock: DataDirectoryLock
   /// Closes the store's connections (PostgreSQL's) once the services have stopped.
@@ -188,14 +192,13 @@ public final class KilnApplication: Sendable {
     let resolver = TokenCallerResolver(access: access, allowsAnonymous: !configuration.requiresAuthentication)
     var openServices = CallerInterceptor.alwaysOpenServices
     if !configuration.reflectionRequiresAuthentication { openServices.formUnion(ReflectionService.serviceNames) }
-    let server = GRPCServer(
-      transport: transport, services: services,
-      interceptors: [
+    let interceptors: [any ServerInterceptor] =
+      [
         RPCMetricsInterceptor(metrics: metrics), DeadlineInterceptor(),
         CallerInterceptor(resolver: resolver, streams: access.openStreams, audit: audit, openServices: openServices),
         CallOutcomeInterceptor(audit: audit, logger: logger),
-      ]
-        + configuration.additionalInterceptors)
+      ] + configuration.additionalInterceptors
+    let server = GRPCServer(transport: transport, services: services, interceptors: interceptors)
 
     // First, so it is shut down last: a scrape during shutdown still sees the server.
     var endpoints: [ServiceGroupConfiguration.ServiceConfiguration] = []
@@ -206,6 +209,23 @@ public final class KilnApplication: Sendable {
           service: MetricsEndpoint(metrics: metrics).application(
             host: configuration.metricsHost ?? configuration.host, port: metricsPort, logger: logger,
             bound: { bound.set($0) })))
+    }
+    // The HTTP face calls the same services through the same interceptors, in process.
+    var web: [ServiceGroupConfiguration.ServiceConfiguration] = []
+    if let httpPort = configuration.httpPort {
+      let inProcess = InProcessTransport()
+      let webServer = GRPCServer(transport: inProcess.server, services: services, interceptors: interceptors)
+      let client = GRPCClient(transport: inProcess.client)
+      let endpoint = WebEndpoint(
+        bridge: RPCBridge(client: client), csrfSecret: try await store.secret(named: "web-csrf"),
+        page: PageFiles(directory: configuration.webRoot), logger: logger)
+      let bound = httpBound
+      web = [
+        .init(service: InProcessGRPC(server: webServer, client: client)),
+        .init(
+          service: endpoint.application(
+            host: configuration.httpHost ?? configuration.host, port: httpPort, bound: { bound.set($0) })),
+      ]
     }
     serviceGroup = ServiceGroup(
       configuration: ServiceGroupConfiguration(
@@ -220,6 +240,7 @@ public final class KilnApplication: Sendable {
           .init(service: compactor),
           .init(service: retention),
           .init(service: GRPCServerService(server: server)),
+        ] + web + [
           // Before the hub, so it is shut down after it (and sees the hub end).
           .init(service: JobCountGauges(hub: hub, store: store, metrics: metrics, logger: logger)),
           .init(service: hub),
@@ -320,6 +341,15 @@ public final class KilnApplication: Sendable {
     }
   }
 
+  /// The port the web monitor (``ServerConfiguration/httpPort``) listens on, once it
+  /// does; `nil` when it is off.
+  public var httpPort: Int? {
+    get async {
+      guard configuration.httpPort != nil else { return nil }
+      return await httpBound.value()
+    }
+  }
+
   /// The port the metrics endpoint listens on, once it does; `nil` when it is off.
   public var metricsPort: Int? {
     get async {
@@ -347,6 +377,25 @@ struct ShutdownAnnouncer: Service {
 
 /// Runs a `GRPCServer` as a `Service`: serves until graceful shutdown, then lets
 /// in-flight calls finish.
+/// The in-process gRPC server the HTTP face calls, with its client: both run until the
+/// group shuts down (after the web endpoint, which is listed after them).
+struct InProcessGRPC: Service {
+  let server: GRPCServer<InProcessTransport.Server>
+  let client: GRPCClient<InProcessTransport.Client>
+
+  func run() async throws {
+    try await withGracefulShutdownHandler {
+      try await withThrowingDiscardingTaskGroup { group in
+        group.addTask { try await server.serve() }
+        group.addTask { try await client.runConnections() }
+      }
+    } onGracefulShutdown: {
+      client.beginGracefulShutdown()
+      server.beginGracefulShutdown()
+    }
+  }
+}
+
 struct GRPCServerService: Service {
   let server: GRPCServer<HTTP2ServerTransport.Posix>
 

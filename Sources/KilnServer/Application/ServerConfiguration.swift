@@ -98,6 +98,13 @@ public struct ServerConfiguration: Sendable {
   public var metricsPort: Int?
   /// The address the metrics endpoint listens on; ``host`` when `nil`.
   public var metricsHost: String?
+  /// The port of the web job monitor and the HTTP/JSON face (`KilnWeb`); off when
+  /// `nil` (0 picks a free port: see ``KilnApplication/httpPort``).
+  public var httpPort: Int?
+  /// The address the web monitor listens on; ``host`` when `nil`.
+  public var httpHost: String?
+  /// Serve the page from this directory rather than the copy built into kilnd.
+  public var webRoot: URL?
   public var additionalInterceptors: [any ServerInterceptor] = []
 
   /// Creates a configuration with the documented defaults.

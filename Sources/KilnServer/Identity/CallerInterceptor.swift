@@ -1,4 +1,5 @@
 public import GRPCCore
+import KilnWeb
 import KilnCore
 public import KilnAccess
 import KilnEngine
@@ -40,6 +41,14 @@ public struct CallerInterceptor: ServerInterceptor {
     context: ServerContext,
     next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
   ) async throws -> StreamingServerResponse<Output> {
+    var context = context
+    // A call of the HTTP face comes in process; its peer is the HTTP client's address,
+    // which the bridge passes along (believed from in-process calls only).
+    if context.remotePeer.hasPrefix("in-process"),
+      let webPeer = request.metadata[stringValues: WebEndpoint.peerMetadataKey].first(where: { _ in true })
+    {
+      context.remotePeer = "web:\(webPeer)"
+    }
     if openServices.contains(context.descriptor.service.fullyQualifiedService) {
       return try await next(request, context)
     }

@@ -64,6 +64,7 @@ public struct JobService: Kiln_V1_JobService.SimpleServiceProtocol {
     return try .with {
       $0.jobs = page.jobs.map { Kiln_V1_Job($0, now: now) }
       $0.totalSize = Int64(page.totalCount)
+      $0.revision = page.revision
       if let next = page.next { $0.nextPageToken = try pageTokens.encode(next, filter: filter, order: order) }
     }
   }

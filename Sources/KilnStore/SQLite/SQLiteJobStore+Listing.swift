@@ -42,7 +42,8 @@ extension SQLiteJobStore {
         next = JobPageCursor(lastValue: value, lastID: jobs[jobs.count - 1].id)
       }
       if jobs.count > limit { jobs.removeLast(jobs.count - limit) }
-      return JobPage(jobs: jobs, next: next, totalCount: total)
+      // Read in the same transaction (one WAL snapshot) as the page.
+      return JobPage(jobs: jobs, next: next, totalCount: total, revision: try Self.latestRevision(db))
     }
   }
 
