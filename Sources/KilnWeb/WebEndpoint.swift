@@ -88,9 +88,9 @@ public struct WebEndpoint: Sendable {
         }
       }
     }
-    router.get("/api/**") { _, _ in
-      endpoint.errorResponse(WebError(code: .unimplemented, message: "no such method; see GET /api/ for the list"))
-    }
+    let noSuchMethod = WebError(code: .unimplemented, message: "no such method; GET /api lists them")
+    router.get("/api/**") { _, _ in endpoint.errorResponse(noSuchMethod) }
+    router.post("/api/**") { _, _ in endpoint.errorResponse(noSuchMethod) }
     router.get("/api") { _, _ in endpoint.methodList() }
     router.get("/") { request, _ in endpoint.pageFile(request.uri.path) }
     router.get("/**") { request, _ in endpoint.pageFile(request.uri.path) }
