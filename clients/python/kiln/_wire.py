@@ -289,6 +289,7 @@ def job_page(message: jobs_pb2.ListJobsResponse) -> JobPage:
         jobs=[job(j) for j in message.jobs],
         next_page_token=message.next_page_token or None,
         total_size=message.total_size,
+        revision=message.revision,
     )
 
 

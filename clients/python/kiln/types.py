@@ -198,6 +198,9 @@ class JobPage:
     next_page_token: Optional[str]
     #: Jobs matching the filter over all pages.
     total_size: int
+    #: The revision the page is consistent at: ``watch_jobs(since=...)``
+    #: from it misses no later change (list, then watch).
+    revision: int = 0
 
 
 @dataclass

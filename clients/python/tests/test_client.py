@@ -223,6 +223,21 @@ def test_watch_sees_changes_in_order(admin: kiln.Client, project: str) -> None:
     assert [e.revision for e in replayed] == revisions[1:] + [discarded.revision, deleted.revision]
 
 
+def test_list_then_watch_misses_nothing(admin: kiln.Client, project: str) -> None:
+    first = admin.submit_job(project, "INDEX_BUILD", "s", LONG)
+    page = admin.list_jobs(JobFilter(projects=[project]))
+    assert [j.id for j in page.jobs] == [first.id] and page.revision >= first.revision
+    # A change between the list and the watch is the watch's first event, with no snapshot.
+    second = admin.submit_job(project, "INDEX_BUILD", "s", LONG)
+    watch = admin.watch_jobs(JobFilter(projects=[project]), since=page.revision)
+    try:
+        event = changes(watch, 1)[0]
+    finally:
+        watch.close()
+    assert event.kind is WatchEventKind.CREATED and event.job.id == second.id and event.revision > page.revision
+    admin.batch(JobAction.DISCARD, filter=JobFilter(projects=[project]))
+
+
 def test_watch_job_ends_by_itself(admin: kiln.Client, project: str) -> None:
     job = admin.submit_job(project, "TABLE_SAMPLING", "s", QUICK)
     events = list(admin.watch_job(job.id))
