@@ -46,6 +46,42 @@ struct JobListingContractTests {
     }
   }
 
+  @Test(
+    "a page carries the revision it is consistent at: exactly the jobs committed up to it, even while others commit",
+    arguments: StoreUnderTest.all)
+  func pageRevision(_ kind: StoreUnderTest) async throws {
+    try await kind.withStore { store in
+      let seeded = try await seed(store, count: 6)
+      let quiet = try await store.listJobs(filter: JobFilter(), order: JobOrder(), limit: 1000, after: nil)
+      #expect(quiet.revision == (try await store.currentRevision()))
+      #expect(quiet.revision == seeded.map(\.revision).max())
+
+      // Inserts race lists; afterwards each page must hold exactly the jobs whose
+      // revision is at most the page's.
+      let pages = try await withThrowingTaskGroup(of: [JobPage].self) { group in
+        group.addTask {
+          for i in 0..<40 {
+            _ = try await store.insert(makeJob(id: String(format: "race-%03d", i), project: "p1"), idempotency: nil)
+          }
+          return []
+        }
+        group.addTask {
+          var pages: [JobPage] = []
+          for _ in 0..<25 {
+            pages.append(try await store.listJobs(filter: JobFilter(), order: JobOrder(), limit: 1000, after: nil))
+          }
+          return pages
+        }
+        return try await group.reduce(into: []) { $0 += $1 }
+      }
+      let all = try await store.listJobs(filter: JobFilter(), order: JobOrder(), limit: 1000, after: nil).jobs
+      for page in pages {
+        let expected = Set(all.filter { $0.revision <= page.revision }.map(\.id))
+        #expect(Set(page.jobs.map(\.id)) == expected, "the page at revision \(page.revision)")
+      }
+    }
+  }
+
   @Test("walking pages visits every job once in order, for every order", arguments: StoreUnderTest.all)
   func pagination(_ kind: StoreUnderTest) async throws {
     try await kind.withStore { store in
