@@ -59,7 +59,9 @@ public final class PostgresJobStore: JobStore, AccessStore {
     self.metrics = metrics
     self.logger = logger
     let client = self.client
-    tasks.withLock { $0.append(Task { await client.run() }) }
+    // Started immediately (run() marks the pool running before its first suspension), so
+    // the migration's first lease does not find it "not yet run" and warn (#14).
+    tasks.withLock { $0.append(Task.immediate { await client.run() }) }
     do {
       try await migrate()
     } catch {
