@@ -80,7 +80,7 @@ public final class TestProcess: Sendable {
       }
     }
     // Nothing else of the test process's (its servers' sockets) reaches the child.
-    let closed = testAddCloseFrom(&actions, 3)
+    let closed = systemAddCloseFrom(&actions, 3)
     guard closed == 0 else { throw POSIXError(POSIXErrorCode(rawValue: closed) ?? .EINVAL) }
 
     let path = executable.path
@@ -126,7 +126,3 @@ public final class TestProcess: Sendable {
 /// Writing to a child that has exited must fail with EPIPE, not kill the test process.
 private let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
 
-/// `posix_spawn_file_actions_addclosefrom_np(3)` (glibc 2.34 and later), which Glibc's
-/// Swift overlay does not export (KilnEngine's `ChildProcess` declares it the same way).
-@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
-private func testAddCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32

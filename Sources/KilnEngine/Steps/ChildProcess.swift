@@ -2,9 +2,9 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-  import Glibc
+  package import Glibc
 #elseif canImport(Darwin)
-  import Darwin
+  package import Darwin
 #endif
 
 /// A child process that leads its own process group.
@@ -139,6 +139,7 @@ final class ChildProcess: Sendable {
 
 /// `posix_spawn_file_actions_addclosefrom_np(3)` (glibc 2.34 and later), which Glibc's
 /// Swift overlay does not export: the child closes every descriptor from `from` up,
-/// with `close_range(2)`, before it execs.
+/// with `close_range(2)`, before it execs. Declared once here; the tests' process
+/// spawner (`KilnTestSupport/TestProcess`) uses it too.
 @_silgen_name("posix_spawn_file_actions_addclosefrom_np")
-private func systemAddCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
+package func systemAddCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
