@@ -27,7 +27,9 @@ extension PostgresJobStore {
     -> JobPage
   {
     try await read(consistent: true) { tx in
-      var count = SQLBuilder("SELECT COUNT(*) FROM job")
+      // By project and status only: the kept counts (the same WHERE fits both tables).
+      var count = SQLBuilder(
+        filter.selectsByProjectAndStatusOnly ? "SELECT COALESCE(SUM(n), 0)::BIGINT FROM job_count" : "SELECT COUNT(*) FROM job")
       count.append(Self.whereClause(for: filter, into: &count, extra: []))
       let total = try await tx.value(count.query, as: Int64.self) ?? 0
 
@@ -126,7 +128,7 @@ extension PostgresJobStore {
   public func jobCounts() async throws -> (revision: Int64, counts: [JobCount]) {
     try await read(consistent: true) { tx in
       let rows = try await tx.rows(
-        "SELECT project, status, COUNT(*) FROM job GROUP BY project, status ORDER BY project, status",
+        "SELECT project, status, n FROM job_count WHERE n > 0 ORDER BY project, status",
         as: (String, String, Int64).self)
       let counts = try rows.map { project, status, count in
         JobCount(project: project, status: try JobCoding.status(status), count: Int(count))

@@ -179,6 +179,44 @@ extension PostgresJobStore {
         "CREATE INDEX job_lease ON job (lease_owner) WHERE status = 'RUNNING'",
       ]
     ),
+    (
+      "v3-job-counts",
+      [
+        // Jobs by project and status, kept by triggers in every job-changing
+        // transaction (which already hold revision_counter's lock, so their updates of
+        // these rows never interleave): a list's total_size by project and status and
+        // the kiln_jobs gauges read it instead of counting rows.
+        """
+        CREATE TABLE job_count (
+          project TEXT COLLATE "C" NOT NULL,
+          status TEXT NOT NULL,
+          n BIGINT NOT NULL,
+          PRIMARY KEY (project, status)
+        )
+        """,
+        "INSERT INTO job_count (project, status, n) SELECT project, status, COUNT(*) FROM job GROUP BY project, status",
+        """
+        CREATE FUNCTION kiln_job_count() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF TG_OP IN ('DELETE', 'UPDATE') THEN
+            UPDATE job_count SET n = n - 1 WHERE project = OLD.project AND status = OLD.status;
+          END IF;
+          IF TG_OP IN ('INSERT', 'UPDATE') THEN
+            INSERT INTO job_count (project, status, n) VALUES (NEW.project, NEW.status, 1)
+              ON CONFLICT (project, status) DO UPDATE SET n = job_count.n + 1;
+          END IF;
+          RETURN NULL;
+        END
+        $$
+        """,
+        "CREATE TRIGGER job_count_insert_delete AFTER INSERT OR DELETE ON job FOR EACH ROW EXECUTE FUNCTION kiln_job_count()",
+        """
+        CREATE TRIGGER job_count_update AFTER UPDATE OF project, status ON job FOR EACH ROW
+          WHEN (OLD.project IS DISTINCT FROM NEW.project OR OLD.status IS DISTINCT FROM NEW.status)
+          EXECUTE FUNCTION kiln_job_count()
+        """,
+      ]
+    ),
   ]
 
   /// Applies the migrations this database lacks, in one transaction, under an

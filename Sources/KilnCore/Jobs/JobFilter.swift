@@ -54,6 +54,14 @@ public struct JobFilter: Sendable, Hashable, Codable {
     return true
   }
 
+  /// Whether the filter selects by project and status alone (and the caller's
+  /// visible projects): a store can answer how many jobs it selects from counts it
+  /// keeps by project and status, without counting rows.
+  public var selectsByProjectAndStatusOnly: Bool {
+    jobTypes.isEmpty && subject == nil && (key ?? "").isEmpty && createdFrom == nil && createdTo == nil
+      && ids.isEmpty
+  }
+
   /// The same filter in a canonical form (sorted, de-duplicated lists), so that two
   /// filters that select the same jobs compare equal.
   public var normalized: JobFilter {

@@ -15,7 +15,7 @@ extension SQLiteJobStore {
   public func jobCounts() async throws -> (revision: Int64, counts: [JobCount]) {
     try await writer.read { db in
       let counts = try Row.fetchAll(
-        db, sql: "SELECT project, status, COUNT(*) AS n FROM job GROUP BY project, status ORDER BY project, status"
+        db, sql: "SELECT project, status, n FROM job_count WHERE n > 0 ORDER BY project, status"
       ).map { row in
         JobCount(project: row["project"], status: try JobCoding.status(row["status"]), count: row["n"])
       }

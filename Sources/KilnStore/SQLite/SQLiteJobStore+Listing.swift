@@ -7,7 +7,9 @@ extension SQLiteJobStore {
   {
     try await writer.read { db in
       let (whereSQL, whereArguments) = Self.whereClause(for: filter)
-      let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM job \(whereSQL)", arguments: whereArguments) ?? 0
+      // By project and status only: the kept counts (the same WHERE fits both tables).
+      let counted = filter.selectsByProjectAndStatusOnly ? "SELECT COALESCE(SUM(n), 0) FROM job_count" : "SELECT COUNT(*) FROM job"
+      let total = try Int.fetchOne(db, sql: "\(counted) \(whereSQL)", arguments: whereArguments) ?? 0
 
       let column = JobCoding.column(for: order.field)
       let direction = order.ascending ? "ASC" : "DESC"

@@ -185,6 +185,35 @@ extension SQLiteJobStore {
           ALTER TABLE job ADD COLUMN lease_expiry INTEGER;
           """)
     }
+    migrator.registerMigration("v6-job-counts") { db in
+      try db.execute(
+        sql: """
+          -- Jobs by project and status, kept by triggers in every job-changing
+          -- transaction: a list's total_size by project and status (the console's
+          -- filters) and the kiln_jobs gauges read it instead of counting rows, which
+          -- took tens of milliseconds on a million jobs.
+          CREATE TABLE job_count (
+            project TEXT NOT NULL,
+            status TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (project, status)
+          ) WITHOUT ROWID;
+          INSERT INTO job_count (project, status, n) SELECT project, status, COUNT(*) FROM job GROUP BY project, status;
+          CREATE TRIGGER job_count_insert AFTER INSERT ON job BEGIN
+            INSERT INTO job_count (project, status, n) VALUES (NEW.project, NEW.status, 1)
+              ON CONFLICT (project, status) DO UPDATE SET n = n + 1;
+          END;
+          CREATE TRIGGER job_count_delete AFTER DELETE ON job BEGIN
+            UPDATE job_count SET n = n - 1 WHERE project = OLD.project AND status = OLD.status;
+          END;
+          CREATE TRIGGER job_count_update AFTER UPDATE OF project, status ON job
+            WHEN OLD.project IS NOT NEW.project OR OLD.status IS NOT NEW.status BEGIN
+            UPDATE job_count SET n = n - 1 WHERE project = OLD.project AND status = OLD.status;
+            INSERT INTO job_count (project, status, n) VALUES (NEW.project, NEW.status, 1)
+              ON CONFLICT (project, status) DO UPDATE SET n = n + 1;
+          END;
+          """)
+    }
     return migrator
   }
 }

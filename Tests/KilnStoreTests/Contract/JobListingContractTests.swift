@@ -47,6 +47,44 @@ struct JobListingContractTests {
   }
 
   @Test(
+    "total_size by project and status stays exact through status changes, moves and deletes", arguments: StoreUnderTest.all)
+  func countsByProjectAndStatus(_ kind: StoreUnderTest) async throws {
+    try await kind.withStore { store in
+      var jobs = try await seed(store, count: 30)
+      for (i, job) in jobs.enumerated() where i % 3 == 0 {
+        let target = JobStatus.allCases[(i / 3) % 6]
+        let result = try await store.mutate(jobID: job.id, idempotency: nil, now: .kilnNow()) {
+          (job: inout Job) throws(KilnError) -> JobChange in
+          job.status = target
+          job.progress += 1  // a change that is not the status's rides along
+          return .update(.updated)
+        }
+        jobs[i] = try #require(result.job)
+      }
+      for job in jobs.prefix(5) {
+        _ = try await store.mutate(jobID: job.id, idempotency: nil, now: .kilnNow()) {
+          (_: inout Job) throws(KilnError) -> JobChange in .delete
+        }
+      }
+      let remaining = Array(jobs.dropFirst(5))
+      for filter in [
+        JobFilter(), JobFilter(projects: ["p1"]), JobFilter(statuses: [.finished, .error]),
+        JobFilter(projects: ["p2", "p3"], statuses: [.paused]), JobFilter(projects: ["nope"]),
+      ] {
+        let page = try await store.listJobs(filter: filter, order: JobOrder(), limit: 1, after: nil)
+        #expect(page.totalCount == remaining.filter(filter.matches).count, "\(filter)")
+      }
+      let counts = try await store.jobCounts().counts
+      for project in ["p1", "p2", "p3"] {
+        for status in JobStatus.allCases {
+          let expected = remaining.filter { $0.project == project && $0.status == status }.count
+          #expect((counts.first { $0.project == project && $0.status == status }?.count ?? 0) == expected)
+        }
+      }
+    }
+  }
+
+  @Test(
     "a page carries the revision it is consistent at: exactly the jobs committed up to it, even while others commit",
     arguments: StoreUnderTest.all)
   func pageRevision(_ kind: StoreUnderTest) async throws {

@@ -17,6 +17,7 @@ struct SQLiteJobStoreTests {
       #expect(
         try await store.appliedMigrations() == [
           "v1-jobs-events-requests", "v2-projects-users-tokens-audit", "v3-retention-callbacks", "v4-subjects", "v5-job-leases",
+          "v6-job-counts",
         ])
       _ = try await store.insert(job, idempotency: nil)
       // WAL mode: writes go to the write-ahead log while the database is open.
