@@ -360,6 +360,10 @@ async function reload() {
   const ids = new Set(state.jobs.map((job) => job.id));
   for (const id of [...state.selected]) if (!ids.has(id)) state.selected.delete(id);
   render();
+  // Test hooks: which list the table shows, and how many lists it has loaded.
+  const monitor = $("monitor");
+  monitor.dataset.project = (state.filter.projects || [""])[0];
+  monitor.dataset.loads = String(Number(monitor.dataset.loads || 0) + 1);
   startWatch();
 }
 
@@ -511,8 +515,12 @@ function updateRow(job) {
   const old = $("rows").querySelector(`tr[data-job-id="${CSS.escape(job.id)}"]`);
   if (!old) { render(); return; }
   const focused = document.activeElement && old.contains(document.activeElement) ? document.activeElement.dataset.testid : null;
-  const menuWasOpen = state.openMenu && state.openMenu.jobId === job.id;
-  if (menuWasOpen) closeMenu();
+  if (state.openMenu && state.openMenu.jobId === job.id) {
+    // Progress alone keeps the open menu (its row is redrawn when it closes); a new
+    // status changes what the menu offers, so it closes.
+    if (short(job.status) === short(state.openMenu.status)) { state.openMenu.stale = true; return; }
+    closeMenu();
+  }
   const row = renderRow(job);
   old.replaceWith(row);
   if (focused) { const again = row.querySelector(`[data-testid="${focused}"]`); if (again) again.focus(); }
@@ -556,7 +564,7 @@ function openMenu(job, wrap, toggle, menuId) {
   });
   wrap.append(menu);
   toggle.setAttribute("aria-expanded", "true");
-  state.openMenu = { jobId: job.id, menu, toggle };
+  state.openMenu = { jobId: job.id, status: job.status, menu, toggle };
   const first = menu.querySelector("[role=menuitem]");
   if (first) first.focus();
 }
@@ -568,6 +576,10 @@ function closeMenu(returnFocus = false) {
   open.menu.remove();
   open.toggle.setAttribute("aria-expanded", "false");
   if (returnFocus) open.toggle.focus();
+  if (open.stale) {
+    const job = state.jobs.find((row) => row.id === open.jobId);
+    if (job) updateRow(job);
+  }
 }
 
 function confirmAction(title, text, okLabel) {
@@ -610,10 +622,15 @@ function selectedJobs() { return state.jobs.filter((job) => state.selected.has(j
 function renderBatchBar() {
   const bar = $("batch-bar");
   const jobs = selectedJobs();
-  if (!jobs.length || !canOperateAny()) { bar.hidden = true; $("batch-actions").replaceChildren(); return; }
+  if (!jobs.length || !canOperateAny()) { bar.hidden = true; bar.dataset.actions = ""; $("batch-actions").replaceChildren(); return; }
   bar.hidden = false;
   $("batch-count").textContent = `${jobs.length} selected`;
   const actions = ACTIONS.filter((action) => jobs.every((job) => allowedActions(job).includes(action)));
+  // Redrawn only when what it offers changes, so that a progress event never takes a button
+  // away from under the pointer or the keyboard focus.
+  const key = actions.join(",") || "none";
+  if (bar.dataset.actions === key && $("batch-actions").childElementCount) return;
+  bar.dataset.actions = key;
   const buttons = actions.map((action) => el("button", {
     type: "button", class: CONFIRMED.has(action) ? "danger" : null, "data-testid": `batch-${action.toLowerCase()}`,
     text: ACTION_LABEL[action], onclick: () => batch(action),
