@@ -276,6 +276,11 @@ def page(driver: webdriver.Chrome, server: WebKilnd, request: pytest.FixtureRequ
     yield monitor
     if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
         monitor.screenshot("failed")
+        print("alert:", monitor.driver.execute_script(
+            "const a = document.getElementById('alert'); return a ? a.hidden + ' ' + a.textContent : 'none'"))
+        print("requests:", monitor.driver.execute_script(
+            "return performance.getEntriesByType('resource').filter(e => e.name.includes('/api/'))"
+            ".map(e => `${e.name.split('/api/')[1].slice(0, 60)} start=${Math.round(e.startTime)} end=${Math.round(e.responseEnd)} status=${e.responseStatus}`)"))
         print("browser console:", *monitor.console_errors(all_levels=True), sep="\n  ")
         print("kilnd log:", server.log_tail(20), sep="\n")
     driver.get("about:blank")

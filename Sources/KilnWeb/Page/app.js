@@ -18,6 +18,7 @@ const ACTION_METHOD = { PAUSE: "PauseJob", RESUME: "ResumeJob", RESTART: "Restar
 const ACTION_PAST = { PAUSE: "Paused", RESUME: "Resumed", RESTART: "Restarted", DISCARD: "Discarded", DELETE: "Deleted" };
 const CONFIRMED = new Set(["DISCARD", "DELETE"]);
 const JOBS = "kiln.v1.JobService";
+const REQUEST_TIMEOUT_MS = 30000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -63,14 +64,19 @@ async function request(path, method, body) {
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET" && state.session) headers["X-Kiln-CSRF"] = state.session.csrfToken;
   let response;
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), REQUEST_TIMEOUT_MS);
   try {
     response = await fetch(path, {
-      method, headers, credentials: "same-origin",
+      method, headers, credentials: "same-origin", signal: abort.signal,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (error) {
+    clearTimeout(timer);
+    if (abort.signal.aborted) throw new ApiError(0, { status: "DEADLINE_EXCEEDED", message: `no answer within ${REQUEST_TIMEOUT_MS / 1000} s` });
     throw new ApiError(0, { status: "UNAVAILABLE", message: `the server cannot be reached (${error.message})` });
   }
+  clearTimeout(timer);
   const text = await response.text();
   let json = {};
   if (text) {
@@ -176,7 +182,8 @@ function progressBar(progress, label) {
   const bar = el("div", {
     class: "progress", role: "progressbar", "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": value,
     "aria-label": label, "data-testid": "progress",
-  }, el("div", { class: "progress-fill", style: `width: ${value}%` }), el("span", { class: "progress-text", text: `${value}%` }));
+  }, el("div", { class: "progress-fill" }), el("span", { class: "progress-text", text: `${value}%` }));
+  bar.firstChild.style.width = `${value}%`; // CSSOM, allowed by a style-src 'self' policy (a style attribute is not)
   return bar;
 }
 
@@ -653,6 +660,9 @@ async function batch(action) {
   }
   clearError();
   let response;
+  const bar = $("batch-bar");
+  bar.setAttribute("aria-busy", "true");
+  for (const button of bar.querySelectorAll("#batch-actions button")) button.disabled = true;
   try {
     response = await call(`${JOBS}/BatchJobs`, {
       action: `JOB_ACTION_${action}`, ids: { ids: jobs.map((job) => job.id) }, requestId: requestId(),
@@ -660,6 +670,9 @@ async function batch(action) {
   } catch (error) {
     showError(error, `${ACTION_LABEL[action]} ${count} ${noun}`);
     return;
+  } finally {
+    bar.removeAttribute("aria-busy");
+    for (const button of bar.querySelectorAll("#batch-actions button")) button.disabled = false;
   }
   const failures = [];
   for (const result of response.results || []) {
