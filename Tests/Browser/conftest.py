@@ -12,6 +12,7 @@ import shutil
 import signal
 import tempfile
 import uuid
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
@@ -273,7 +274,13 @@ class Page:
 def page(driver: webdriver.Chrome, server: WebKilnd, request: pytest.FixtureRequest) -> Iterator[Page]:
     driver.set_window_size(1280, 900)
     monitor = Page(driver, server, request.node.name)
+    for old in SCREENSHOTS.glob(f"{monitor.name}--*.png"):  # the last run's, so that none is mistaken for this one's
+        old.unlink()
     yield monitor
+    # The page retries a mutation that got no answer (same request id): say so, it is a server stall.
+    for line in monitor.console_errors(all_levels=True):
+        if "retrying with the same request id" in line:
+            warnings.warn(f"{request.node.name}: the page had to retry: {line}")
     if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
         monitor.screenshot("failed")
         print("alert:", monitor.driver.execute_script(

@@ -19,6 +19,7 @@ const ACTION_PAST = { PAUSE: "Paused", RESUME: "Resumed", RESTART: "Restarted", 
 const CONFIRMED = new Set(["DISCARD", "DELETE"]);
 const JOBS = "kiln.v1.JobService";
 const REQUEST_TIMEOUT_MS = 30000;
+const RETRY_AFTER_MS = 8000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -60,12 +61,26 @@ class ApiError extends Error {
 }
 
 async function request(path, method, body) {
+  // A mutation carries a request id, so a retry after a lost or stalled answer never acts
+  // twice (the server returns the first answer): one retry, after a shorter wait.
+  const retryable = !!(body && body.requestId);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await requestOnce(path, method, body, retryable && attempt === 1 ? RETRY_AFTER_MS : REQUEST_TIMEOUT_MS);
+    } catch (error) {
+      if (!(retryable && attempt === 1 && error.status === "DEADLINE_EXCEEDED")) throw error;
+      console.warn(`no answer to ${path} within ${RETRY_AFTER_MS / 1000} s: retrying with the same request id`);
+    }
+  }
+}
+
+async function requestOnce(path, method, body, timeoutMs) {
   const headers = { "Accept": "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET" && state.session) headers["X-Kiln-CSRF"] = state.session.csrfToken;
   let response;
   const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), REQUEST_TIMEOUT_MS);
+  const timer = setTimeout(() => abort.abort(), timeoutMs);
   try {
     response = await fetch(path, {
       method, headers, credentials: "same-origin", signal: abort.signal,
@@ -73,7 +88,7 @@ async function request(path, method, body) {
     });
   } catch (error) {
     clearTimeout(timer);
-    if (abort.signal.aborted) throw new ApiError(0, { status: "DEADLINE_EXCEEDED", message: `no answer within ${REQUEST_TIMEOUT_MS / 1000} s` });
+    if (abort.signal.aborted) throw new ApiError(0, { status: "DEADLINE_EXCEEDED", message: `no answer within ${timeoutMs / 1000} s` });
     throw new ApiError(0, { status: "UNAVAILABLE", message: `the server cannot be reached (${error.message})` });
   }
   clearTimeout(timer);
@@ -982,6 +997,8 @@ function follow(log) {
 // ---------------------------------------------------------------- wiring
 
 function wireUp() {
+  // On a phone the filters start folded, so that the jobs are on the first screen.
+  if (window.matchMedia && matchMedia("(max-width: 600px)").matches) $("filters-box").open = false;
   $("login-form").addEventListener("submit", login);
   $("logout").addEventListener("click", logout);
   $("alert-close").addEventListener("click", clearError);
