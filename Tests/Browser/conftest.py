@@ -62,6 +62,7 @@ class WebKilnd(Kilnd):
         web_root = os.environ.get("KILN_WEB_ROOT", str(PAGE_DIR))
         if web_root != "builtin":
             args += ["--web-root", web_root]
+        args += os.environ.get("KILN_TEST_KILND_ARGS", "").split()  # e.g. "--log-level debug" (the last one wins)
         super().__init__(data_dir, port=stable_port(), args=tuple(args))
 
     @property
