@@ -278,7 +278,7 @@ def page(driver: webdriver.Chrome, server: WebKilnd, request: pytest.FixtureRequ
     for old in SCREENSHOTS.glob(f"{monitor.name}--*.png"):  # the last run's, so that none is mistaken for this one's
         old.unlink()
     yield monitor
-    # The page retries a mutation that got no answer (same request id): say so, it is a server stall.
+    # The page retries a mutation that got no answer (same request id): say so, a stall is a finding.
     for line in monitor.console_errors(all_levels=True):
         if "retrying with the same request id" in line:
             warnings.warn(f"{request.node.name}: the page had to retry: {line}")

@@ -997,6 +997,11 @@ function follow(log) {
 // ---------------------------------------------------------------- wiring
 
 function wireUp() {
+  // A page left for another (and perhaps kept in the back/forward cache) closes its
+  // streams: a browser allows few connections per server, and a hidden page holding them
+  // would starve the next one. Shown again from the cache, it reads the list afresh.
+  window.addEventListener("pagehide", () => { stopWatch(); closeLog(); });
+  window.addEventListener("pageshow", (event) => { if (event.persisted && state.session) reload(); });
   // On a phone the filters start folded, so that the jobs are on the first screen.
   if (window.matchMedia && matchMedia("(max-width: 600px)").matches) $("filters-box").open = false;
   $("login-form").addEventListener("submit", login);
