@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: the Swift tests (which build everything, kilnd included), then
 # the Python client's tests against that kilnd (installing its pinned requirements with
-# pip first), then the C client's (installing its Debian libraries with apt-get first,
+# pip first), the web monitor's in headless chromium (installing chromium and its driver
+# with apt-get if missing), then the C client's (installing its Debian libraries with apt-get first,
 # run under valgrind), then the reliability suite's short runs (crash rounds with
 # SIGKILL, 100 racing clients checked for linearizability, hostile clients). The README's
 # test command, and what CI runs.
@@ -32,5 +33,7 @@ if [ -n "$KILN_TEST_POSTGRES_URL" ]; then
     --skip 'stalledSubscriber'
 fi
 bash dev/test-python.sh
+# The web monitor in a real browser, on the page built into kilnd (what users get).
+KILN_WEB_ROOT=builtin bash dev/test-web.sh
 bash dev/test-c.sh
 bash dev/test-reliability.sh
