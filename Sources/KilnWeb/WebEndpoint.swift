@@ -120,8 +120,8 @@ public struct WebEndpoint: Sendable {
 
   func stream(_ method: WebMethod, _ request: Request, context: WebRequestContext) async throws -> Response {
     guard let call = method.stream else { throw WebError(code: .internalError, message: "not a streaming method") }
-    let message = request.uri.queryParameters["message"].map { String($0) } ?? ""
-    let body = Array((message.removingPercentEncoding ?? message).utf8)
+    // Hummingbird has percent-decoded the parameter already.
+    let body = Array((request.uri.queryParameters["message"].map { String($0) } ?? "").utf8)
     let lastEventID: Int64?
     if let header = request.headers[HTTPField.Name("Last-Event-ID")!] ?? request.uri.queryParameters["lastEventId"].map(String.init) {
       guard let id = Int64(header.trimmingCharacters(in: .whitespaces)), id >= 0 else {

@@ -309,6 +309,11 @@ struct WebFaceTests {
       #expect(!resumed.contains { $0.data.contains("SNAPSHOT") }, "Last-Event-ID replaces the snapshot")
       #expect(resumed.allSatisfy { ($0.id ?? 0) > (created.id ?? 0) })
 
+      // The query parameter is percent-decoded once: a '%22' inside the JSON stays the JSON's.
+      let literal = try await web.events(
+        "kiln.v1.JobService/WatchJobs", #"{"filter":{"key":"%22"}}"#, token: token) { !$0.isEmpty }
+      #expect(literal.first?.event == "message", "\(literal)")
+
       // Errors of a stream are an event of their own, with the error JSON.
       let future = try await web.events("kiln.v1.JobService/WatchJobs", #"{"sinceRevision":"999999"}"#, token: token) {
         !$0.isEmpty
