@@ -2,6 +2,7 @@ public import Foundation
 import AsyncAlgorithms
 import GRPCCore
 import Hummingbird
+import HummingbirdCore
 import HTTPTypes
 import KilnProto
 public import Logging
@@ -40,6 +41,10 @@ public struct WebEndpoint: Sendable {
   let maxBodyBytes: Int
   /// How often a quiet event stream sends a keepalive comment.
   let keepaliveInterval: Duration
+  /// How long a connection with no request in progress stays open.
+  let idleTimeout: Duration
+  /// Admits connections against kilnd's connection limits; `nil` admits all.
+  let admission: WebConnectionAdmission?
 
   /// Creates the endpoint.
   /// - Parameters:
@@ -47,10 +52,16 @@ public struct WebEndpoint: Sendable {
   ///   - csrfSecret: The key of the CSRF tokens (kept in the store, so they outlive a restart).
   ///   - page: The page's files.
   ///   - secureCookies: Mark the session cookie Secure (the page is served over TLS behind a proxy).
+  ///   - idleTimeout: How long a connection with no request in progress (an open event
+  ///     stream is one) stays open; a client that sends half a request head is closed too.
+  ///   - admission: kilnd's connection limits, shared with the gRPC port.
   public init(
     bridge: RPCBridge, csrfSecret: Data, page: PageFiles = PageFiles(), secureCookies: Bool = false,
-    maxBodyBytes: Int = 4 * 1024 * 1024, keepaliveInterval: Duration = .seconds(15), logger: Logger
+    maxBodyBytes: Int = 4 * 1024 * 1024, keepaliveInterval: Duration = .seconds(15),
+    idleTimeout: Duration = .seconds(75), admission: WebConnectionAdmission? = nil, logger: Logger
   ) {
+    self.idleTimeout = idleTimeout
+    self.admission = admission
     self.bridge = bridge
     self.session = WebSession(secret: csrfSecret, secureCookies: secureCookies)
     self.page = page
@@ -94,9 +105,13 @@ public struct WebEndpoint: Sendable {
     router.get("/api") { _, _ in endpoint.methodList() }
     router.get("/") { request, _ in endpoint.pageFile(request.uri.path) }
     router.get("/**") { request, _ in endpoint.pageFile(request.uri.path) }
-    let logger = self.logger
+    let (logger, admission) = (self.logger, self.admission)
+    let http1 = HTTP1Channel.Configuration(
+      additionalChannelHandlers: admission.map { [WebConnectionGuard(admission: $0, logger: logger)] } ?? [],
+      idleTimeout: TimeAmount(idleTimeout))
     return Application(
-      router: router, configuration: .init(address: .hostname(host, port: port), serverName: "kilnd"),
+      router: router, server: .http1(configuration: http1),
+      configuration: .init(address: .hostname(host, port: port), serverName: "kilnd"),
       onServerRunning: { channel in
         let port = channel.localAddress?.port ?? port
         logger.notice("serving the web monitor on http://\(host):\(port)/")

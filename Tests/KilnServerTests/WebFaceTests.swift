@@ -1,5 +1,8 @@
 import AsyncHTTPClient
 import Foundation
+#if canImport(Glibc)
+  import Glibc
+#endif
 import GRPCCore
 import KilnClient
 import KilnCore
@@ -324,6 +327,75 @@ struct WebFaceTests {
       #expect(malformed.status == 400)
     }
   }
+}
+
+extension WebFaceTests {
+  @Test("the HTTP port counts against kilnd's connection limits, shared with the gRPC port")
+  func connectionLimitsCoverTheHTTPPort() async throws {
+    let harness = ServerHarness()
+    defer { harness.cleanUp() }
+    try await harness.serve(configure: {
+      $0.httpPort = 0
+      $0.connectionLimits.maxConnectionsPerAddress = 3
+    }) { port, app in
+      let httpPort = try #require(await app.httpPort)
+      try await withKilnClient(try harness.adminConfiguration(port: port)) { kiln in
+        _ = try await kiln.whoAmI()  // the SDK's gRPC connection: one of the three
+        let first = try RawSocket(port: httpPort)
+        let second = try RawSocket(port: httpPort)
+        #expect(try first.answers(), "the second connection of the address")
+        #expect(try second.answers(), "the third")
+        let refused = try RawSocket(port: httpPort)
+        #expect(try refused.closedByServer(), "the fourth is closed at once")
+        first.close()
+        try await Task.sleep(for: .milliseconds(200))
+        let again = try RawSocket(port: httpPort)
+        #expect(try again.answers(), "a freed place is taken again")
+        second.close()
+        refused.close()
+        again.close()
+      }
+    }
+  }
+}
+
+/// A plain TCP connection to 127.0.0.1 for the connection-limit test.
+final class RawSocket {
+  let fd: Int32
+
+  init(port: Int) throws {
+    fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { throw KilnError(code: .unavailable, message: "connect: errno \(errno)") }
+  }
+
+  /// Sends a request for the page and reads the first bytes of an answer.
+  func answers() throws -> Bool {
+    let request = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    _ = request.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+    return read(timeoutMilliseconds: 10_000).hasPrefix("HTTP/1.1 200")
+  }
+
+  /// Whether the server closes the connection without answering.
+  func closedByServer() throws -> Bool {
+    read(timeoutMilliseconds: 10_000).isEmpty
+  }
+
+  private func read(timeoutMilliseconds: Int32) -> String {
+    var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    guard poll(&poller, 1, timeoutMilliseconds) == 1 else { return "(no answer)" }
+    var buffer = [UInt8](repeating: 0, count: 256)
+    let count = recv(fd, &buffer, buffer.count, 0)
+    return count > 0 ? String(decoding: buffer[..<count], as: UTF8.self) : ""
+  }
+
+  func close() { _ = Glibc.close(fd) }
 }
 
 extension AccessWorld {

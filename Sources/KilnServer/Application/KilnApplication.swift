@@ -218,7 +218,10 @@ public final class KilnApplication: Sendable {
       let client = GRPCClient(transport: inProcess.client)
       let endpoint = WebEndpoint(
         bridge: RPCBridge(client: client), csrfSecret: try await store.secret(named: "web-csrf"),
-        page: PageFiles(directory: configuration.webRoot), logger: logger)
+        page: PageFiles(directory: configuration.webRoot),
+        // The gRPC port's counter: the connection limits bound both ports together.
+        admission: WebConnectionAdmission(admit: { connections.admit($0) }, release: { connections.release($0) }),
+        logger: logger)
       let bound = httpBound
       web = [
         .init(service: InProcessGRPC(server: webServer, client: client)),
