@@ -359,6 +359,49 @@ extension WebFaceTests {
   }
 }
 
+extension WebFaceTests {
+  @Test("hostile bodies for every method: always a JSON error (4xx) or an answer, never a 5xx, and the server stays up")
+  func hostileBodies() async throws {
+    try await WebFace.with { kiln, web, harness in
+      let token = try harness.adminToken
+      var generator = SeededBytes(seed: 0x6b69_6c6e)
+      let shapes: [String] = [
+        "", "null", "[]", "\"text\"", "{", "}", "{\"id\":", "{\"id\":1}", "{\"id\":null}", "{\"id\":[\"a\"]}",
+        "{\"pageSize\":1e999}", "{\"pageSize\":\"-9223372036854775809\"}", "{\"filter\":{\"statuses\":[\"NOPE\"]}}",
+        "{\"filter\":{\"createTimeFrom\":\"yesterday\"}}", "{\"ids\":{\"ids\":[\"\\u0000\"]}}",
+        String(repeating: "[", count: 5_000), "{\"id\":\"" + String(repeating: "x", count: 100_000) + "\"}",
+        "{\"id\":\"\\ud800\"}", "{\"params\":{\"a\":1}}", "{\"name\":\"../../etc/passwd\"}",
+      ]
+      for method in WebMethod.all where !method.isStreaming {
+        let rpc = method.descriptor.fullyQualifiedMethod
+        var bodies = shapes
+        for _ in 0..<5 { bodies.append(String(decoding: generator.bytes(count: Int(generator.next() % 64)), as: UTF8.self)) }
+        for body in bodies {
+          let answer = try await web.call(rpc, body, token: token)
+          #expect(answer.status < 500, "\(rpc) with \(body.prefix(60)): \(answer.status) \(answer.text.prefix(200))")
+          if answer.status >= 400 {
+            #expect(answer.json["status"] is String, "\(rpc): an error body is JSON: \(answer.text.prefix(200))")
+          }
+        }
+      }
+      #expect(try await kiln.whoAmI().user.name == "admin", "the server is still up")
+    }
+  }
+}
+
+/// A deterministic byte generator (xorshift64*), so a failure reproduces.
+struct SeededBytes {
+  var state: UInt64
+  init(seed: UInt64) { state = seed | 1 }
+  mutating func next() -> UInt64 {
+    state ^= state >> 12
+    state ^= state << 25
+    state ^= state >> 27
+    return state &* 2_685_821_657_736_338_717
+  }
+  mutating func bytes(count: Int) -> [UInt8] { (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) } }
+}
+
 /// A plain TCP connection to 127.0.0.1 for the connection-limit test.
 final class RawSocket {
   let fd: Int32
