@@ -250,7 +250,6 @@ let package = Package(
       dependencies: [
         "KilnClient",
         "KilnCore",
-        "KilnWire",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: swiftSettings

@@ -95,8 +95,10 @@ public struct AuditEvent: Sendable, Hashable, Codable {
   public var target: String
   /// The project the target belongs to, when there is one.
   public var project: String
-  /// The gRPC status code of the result (0: OK).
+  /// The gRPC status code of the result (0: OK), as the trail stores it.
   public var code: Int
+  /// The result as a Kiln error code; `nil` when the call succeeded.
+  public var outcome: KilnError.Code? { code == 0 ? nil : KilnError.Code(grpcStatus: code) }
   /// The error message of a refused or failed call.
   public var message: String
   /// The client's address.

@@ -62,6 +62,36 @@ public struct KilnError: Error, Sendable, Hashable, CustomStringConvertible {
       guard let wrapped = Wrapped(rawValue: description) else { return nil }
       self.wrapped = wrapped
     }
+
+    /// The gRPC status number of this code: the numbering the wire, batch results and
+    /// the audit trail's stored rows share (gRPC's, fixed by its spec).
+    public var grpcStatus: Int {
+      switch wrapped {
+      case .cancelled: 1
+      case .invalidArgument: 3
+      case .deadlineExceeded: 4
+      case .notFound: 5
+      case .alreadyExists: 6
+      case .permissionDenied: 7
+      case .resourceExhausted: 8
+      case .failedPrecondition: 9
+      case .aborted: 10
+      case .outOfRange: 11
+      case .internalError: 13
+      case .unavailable: 14
+      case .unauthenticated: 16
+      }
+    }
+
+    /// The code of a gRPC status number; every number Kiln does not use (2, 12, 15,
+    /// and 0, which is no error) is an internal error.
+    public init(grpcStatus: Int) {
+      let all: [Wrapped] = [
+        .cancelled, .invalidArgument, .deadlineExceeded, .notFound, .alreadyExists, .permissionDenied,
+        .resourceExhausted, .failedPrecondition, .aborted, .outOfRange, .internalError, .unavailable, .unauthenticated,
+      ]
+      self.wrapped = all.first { Code(wrapped: $0).grpcStatus == grpcStatus } ?? .internalError
+    }
   }
 
   /// The kind of error.

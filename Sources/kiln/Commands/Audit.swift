@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import KilnClient
-import KilnWire
 
 struct Audit: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
@@ -50,7 +49,7 @@ struct Audit: AsyncParsableCommand {
             [
               formatTime(e.time), e.actor.isEmpty ? "(no token)" : e.actor,
               String(e.method.split(separator: "/").last ?? ""), e.target, e.project,
-              e.code == 0 ? "OK" : "\(KilnError.Code(grpcStatus: e.code)): \(e.message)",
+              e.outcome.map { "\($0): \(e.message)" } ?? "OK",
             ]
           })
         if let next = page.nextPageToken { print("next page: --page-token \(next)") }
