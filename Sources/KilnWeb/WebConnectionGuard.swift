@@ -1,3 +1,4 @@
+import HummingbirdCore
 import Logging
 import NIOCore
 
@@ -74,5 +75,49 @@ final class WebConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
       return
     }
     address = remote
+  }
+}
+
+/// A connection of the web port with ``WebConnectionGuard`` at the front of its
+/// pipeline, ahead of TLS and HTTP: Hummingbird's own `additionalChannelHandlers` go
+/// on each HTTP/2 stream, which would count streams rather than connections.
+struct AdmittedChannel: ServerChildChannel {
+  /// The base channel's value, whatever its type.
+  struct Value: ServerChildChannelValue {
+    let base: any ServerChildChannelValue
+    var channel: any Channel { base.channel }
+  }
+
+  let base: any ServerChildChannel
+  let admission: WebConnectionAdmission?
+  let logger: Logger
+
+  func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+    if let admission {
+      do {
+        try channel.pipeline.syncOperations.addHandler(
+          WebConnectionGuard(admission: admission, logger: self.logger), position: .first)
+      } catch {
+        return channel.eventLoop.makeFailedFuture(error)
+      }
+    }
+    return base.setupErased(channel: channel, logger: logger).map { Value(base: $0) }
+  }
+
+  func handle(value: Value, logger: Logger) async {
+    await base.handleErased(value: value.base, logger: logger)
+  }
+}
+
+extension ServerChildChannel {
+  /// `setup(channel:logger:)` with its value's type erased.
+  fileprivate func setupErased(channel: any Channel, logger: Logger) -> EventLoopFuture<any ServerChildChannelValue> {
+    setup(channel: channel, logger: logger).map { $0 as any ServerChildChannelValue }
+  }
+
+  /// `handle(value:logger:)` for an erased value (always this channel's own).
+  fileprivate func handleErased(value: any ServerChildChannelValue, logger: Logger) async {
+    guard let value = value as? Value else { return }
+    await handle(value: value, logger: logger)
   }
 }

@@ -3,6 +3,8 @@ import AsyncAlgorithms
 import GRPCCore
 import Hummingbird
 import HummingbirdCore
+import HummingbirdHTTP2
+public import NIOSSL
 import HTTPTypes
 import KilnProto
 public import Logging
@@ -45,6 +47,8 @@ public struct WebEndpoint: Sendable {
   let idleTimeout: Duration
   /// Admits connections against kilnd's connection limits; `nil` admits all.
   let admission: WebConnectionAdmission?
+  /// The TLS settings of the port; `nil` serves plain HTTP/1.1.
+  let tls: TLSConfiguration?
 
   /// Creates the endpoint.
   /// - Parameters:
@@ -55,15 +59,19 @@ public struct WebEndpoint: Sendable {
   ///   - idleTimeout: How long a connection with no request in progress (an open event
   ///     stream is one) stays open; a client that sends half a request head is closed too.
   ///   - admission: kilnd's connection limits, shared with the gRPC port.
+  ///   - tls: Serve HTTPS (HTTP/2, or HTTP/1.1 for clients that do not offer it) with
+  ///     these settings, the session cookie marked Secure; `nil` serves plain HTTP/1.1.
   public init(
     bridge: RPCBridge, csrfSecret: Data, page: PageFiles = PageFiles(), secureCookies: Bool = false,
     maxBodyBytes: Int = 4 * 1024 * 1024, keepaliveInterval: Duration = .seconds(15),
-    idleTimeout: Duration = .seconds(75), admission: WebConnectionAdmission? = nil, logger: Logger
+    idleTimeout: Duration = .seconds(75), admission: WebConnectionAdmission? = nil, tls: TLSConfiguration? = nil,
+    logger: Logger
   ) {
     self.idleTimeout = idleTimeout
     self.admission = admission
+    self.tls = tls
     self.bridge = bridge
-    self.session = WebSession(secret: csrfSecret, secureCookies: secureCookies)
+    self.session = WebSession(secret: csrfSecret, secureCookies: secureCookies || tls != nil)
     self.page = page
     self.maxBodyBytes = maxBodyBytes
     self.keepaliveInterval = keepaliveInterval
@@ -105,19 +113,47 @@ public struct WebEndpoint: Sendable {
     router.get("/api") { _, _ in endpoint.methodList() }
     router.get("/") { request, _ in endpoint.pageFile(request.uri.path) }
     router.get("/**") { request, _ in endpoint.pageFile(request.uri.path) }
-    let (logger, admission) = (self.logger, self.admission)
-    let http1 = HTTP1Channel.Configuration(
-      additionalChannelHandlers: admission.map { [WebConnectionGuard(admission: $0, logger: logger)] } ?? [],
-      idleTimeout: TimeAmount(idleTimeout))
+    let (logger, admission, idleTimeout) = (self.logger, self.admission, self.idleTimeout)
+    let http1 = HTTP1Channel.Configuration(idleTimeout: TimeAmount(idleTimeout))
+    let scheme = tls == nil ? "http" : "https"
+    let tls = self.tls
+    // Over TLS, HTTP/2 (ALPN "h2", HTTP/1.1 for clients without it): every tab's event
+    // streams share one connection, past browsers' six HTTP/1.1 connections per server.
+    let server = HTTPServerBuilder { responder in
+      let channel: any ServerChildChannel =
+        if let tls {
+          try HTTP2UpgradeChannel(
+            tlsConfiguration: tls, configuration: .init(idleTimeout: idleTimeout, streamConfiguration: http1),
+            responder: responder)
+        } else {
+          HTTP1Channel(responder: responder, configuration: http1)
+        }
+      return AdmittedChannel(base: channel, admission: admission, logger: logger)
+    }
     return Application(
-      router: router, server: .http1(configuration: http1),
+      router: router, server: server,
       configuration: .init(address: .hostname(host, port: port), serverName: "kilnd"),
       onServerRunning: { channel in
         let port = channel.localAddress?.port ?? port
-        logger.notice("serving the web monitor on http://\(host):\(port)/")
+        logger.notice("serving the web monitor on \(scheme)://\(host):\(port)/")
         bound(port)
       },
       logger: logger)
+  }
+
+  /// The web port's TLS settings from kilnd's certificate files: the same certificate
+  /// as the gRPC port and, with a client CA, the same demand for client certificates.
+  public static func tlsConfiguration(certificateChainPath: String, privateKeyPath: String, clientCAPath: String?)
+    throws -> TLSConfiguration
+  {
+    var tls = TLSConfiguration.makeServerConfiguration(
+      certificateChain: try NIOSSLCertificate.fromPEMFile(certificateChainPath).map { .certificate($0) },
+      privateKey: .privateKey(try NIOSSLPrivateKey(file: privateKeyPath, format: .pem)))
+    if let clientCAPath {
+      tls.trustRoots = .file(clientCAPath)
+      tls.certificateVerification = .noHostnameVerification
+    }
+    return tls
   }
 
   // MARK: - Calls

@@ -221,6 +221,15 @@ public final class KilnApplication: Sendable {
         page: PageFiles(directory: configuration.webRoot),
         // The gRPC port's counter: the connection limits bound both ports together.
         admission: WebConnectionAdmission(admit: { connections.admit($0) }, release: { connections.release($0) }),
+        tls: try configuration.tls.map { tls in
+          do {
+            return try WebEndpoint.tlsConfiguration(
+              certificateChainPath: tls.certificateChainPath, privateKeyPath: tls.privateKeyPath,
+              clientCAPath: tls.clientCAPath)
+          } catch {
+            throw StartupError("cannot serve the web monitor over TLS: \(Self.reason(error))")
+          }
+        },
         logger: logger)
       let bound = httpBound
       web = [
