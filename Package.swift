@@ -166,6 +166,7 @@ let package = Package(
     .target(
       name: "KilnWeb",
       dependencies: [
+        "KilnCore",
         "KilnProto",
         .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
         .product(name: "Hummingbird", package: "hummingbird"),

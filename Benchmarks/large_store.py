@@ -22,11 +22,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import signal
+import importlib.util
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,36 +39,30 @@ from kiln import _wire  # noqa: E402
 from kiln._proto import jobs_pb2, jobs_pb2_grpc  # noqa: E402
 from kiln import JobFilter, JobStatus  # noqa: E402
 
-LISTENING = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
+
+def load_test_helpers():
+    """The Python client tests' helpers (their `Kilnd`: start, stop, the port from the log),
+    loaded under another name, as Tests/Browser does."""
+    spec = importlib.util.spec_from_file_location(
+        "kiln_client_test_helpers", REPO / "clients" / "python" / "tests" / "conftest.py")
+    assert spec and spec.loader
+    helpers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(helpers)
+    return helpers
 
 
-def start_kilnd(binary: Path, data: Path, log: Path) -> tuple[subprocess.Popen[bytes], int, float]:
-    """Starts kilnd; returns it, its port and the seconds until it answered a health check."""
+def start_timed(server) -> float:
+    """Starts kilnd; returns the seconds from exec to its first answered health check."""
     started = time.monotonic()
-    with open(log, "ab") as out:
-        offset = out.tell()
-        process = subprocess.Popen(
-            [str(binary), "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data), "--log-level", "notice"],
-            stdout=out, stderr=out, stdin=subprocess.DEVNULL)
-    port = 0
-    while time.monotonic() - started < 300:
-        text = log.read_bytes()[offset:].decode(errors="replace")
-        match = LISTENING.search(text)
-        if match:
-            port = int(match.group(1))
-            break
-        if process.poll() is not None:
-            raise RuntimeError(f"kilnd exited:\n{text[-3000:]}")
-        time.sleep(0.005)
-    token = kiln.read_token(str(data / "admin.token"))
-    with kiln.Client(kiln.Config(host="127.0.0.1", port=port, token=token)) as client:
+    server.start(timeout=300)
+    with server.client() as client:
         while True:
             try:
                 client.health()
                 break
             except kiln.KilnError:
                 time.sleep(0.005)
-    return process, port, time.monotonic() - started
+    return time.monotonic() - started
 
 
 def rss_mb(pid: int) -> float:
@@ -79,15 +71,6 @@ def rss_mb(pid: int) -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def seed(database: Path, template_id: str, jobs: int, projects: list[str]) -> float:
@@ -151,29 +134,33 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=200, help="calls per measured case")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    binary = Path(os.environ.get("KILND") or REPO / ".build" / "release" / "kilnd")
+    # Release unless KILND names another binary (the helpers read KILND).
+    os.environ.setdefault("KILND", str(REPO / ".build" / "release" / "kilnd"))
+    binary = os.environ["KILND"]
     work = Path(tempfile.mkdtemp(prefix="kiln-large-"))
-    data, log = work / "data", work / "kilnd.log"
+    data = work / "data"
     projects = [f"p{i:03d}" for i in range(args.projects)]
 
-    process, port, _ = start_kilnd(binary, data, log)
-    token = kiln.read_token(str(data / "admin.token"))
-    with kiln.Client(kiln.Config(host="127.0.0.1", port=port, token=token)) as client:
+    server = load_test_helpers().Kilnd(data)
+    server.start()
+    token = server.admin_token
+    with server.client() as client:
         for name in projects:
             client.create_project(name)
             client.create_subject("s", name)
         template = client.submit_job(projects[0], "TABLE_SAMPLING", "s", {"sleep_ms": "0"})
         client.wait_for_job(template.id, timeout=60)
-    stop(process)
+    server.stop()
     seconds = seed(data / "kiln.sqlite", template.id, args.jobs, projects)
     print(f"seeded {args.jobs:,} jobs in {seconds:.1f} s ({(data / 'kiln.sqlite').stat().st_size / 2**20:.0f} MiB)")
 
-    process, port, cold = start_kilnd(binary, data, log)
-    rss = rss_mb(process.pid)
+    cold = start_timed(server)
+    port = server.port
+    rss = rss_mb(server.process.pid)
     results = {"jobs": args.jobs, "kilnd": str(binary), "cold_start_s": cold, "rss_at_start_mb": rss, "cases": []}
     print(f"cold start to first health answer: {cold * 1000:.0f} ms, RSS {rss:.0f} MB")
     try:
-        with kiln.Client(kiln.Config(host="127.0.0.1", port=port, token=token)) as client, grpc.insecure_channel(
+        with server.client() as client, grpc.insecure_channel(
             f"127.0.0.1:{port}"
         ) as channel:
             stub = jobs_pb2_grpc.JobServiceStub(channel)
@@ -196,10 +183,10 @@ def main() -> None:
                     results["cases"].append(
                         {"filter": label, "page": depth, "total_size": first.total_size, "p50_ms": p50, "p99_ms": p99})
                     print(f"ListJobs {label:17} {depth:12} total_size={first.total_size:>9,}  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms")
-        results["rss_after_mb"] = rss_mb(process.pid)
+        results["rss_after_mb"] = rss_mb(server.process.pid)
         print(f"RSS after the calls: {results['rss_after_mb']:.0f} MB")
     finally:
-        stop(process)
+        server.stop()
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

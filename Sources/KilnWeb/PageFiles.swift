@@ -30,14 +30,19 @@ public struct PageFiles: Sendable {
       }
       bytes = Array(data)
     } else {
-      guard let encoded = WebPageFiles.base64[name], let data = Data(base64Encoded: encoded) else { return nil }
-      bytes = Array(data)
+      guard let builtIn = Self.builtIn[name] else { return nil }
+      bytes = builtIn
     }
     return (bytes, Self.contentType(of: name))
   }
 
   /// The names of the built-in files.
-  public static var builtInNames: [String] { WebPageFiles.base64.keys.sorted() }
+  public static var builtInNames: [String] { builtIn.keys.sorted() }
+
+  /// The built-in files, decoded once (on the first request), not at every one.
+  private static let builtIn: [String: [UInt8]] = WebPageFiles.base64.compactMapValues {
+    Data(base64Encoded: $0).map(Array.init)
+  }
 
   static func contentType(of name: String) -> String {
     switch name.split(separator: ".").last.map({ $0.lowercased() }) {

@@ -41,13 +41,15 @@ public struct WebMethod: Sendable {
   public let descriptor: MethodDescriptor
   /// Whether the method streams its responses (served as Server-Sent Events).
   public let isStreaming: Bool
-  /// Throws the error a malformed request body gets.
-  let validate: @Sendable ([UInt8]) throws -> Void
   /// Calls the method with a request in proto JSON; returns the response in proto JSON.
   let unary: (@Sendable (RPCBridge, [UInt8], Metadata) async throws -> [UInt8])?
-  /// Calls a streaming method; `resume` (the `Last-Event-ID`) continues after it.
-  let stream:
-    (@Sendable (RPCBridge, [UInt8], Metadata, Int64?, @escaping @Sendable (StreamEvent) async -> Void) async throws -> Void)?
+  /// Decodes a streaming method's request (throwing for a malformed one, before any
+  /// event is sent) and returns the call, which passes each message to its argument;
+  /// the `Int64` (the `Last-Event-ID`) resumes after that revision or offset.
+  let openStream: (@Sendable (RPCBridge, [UInt8], Metadata, Int64?) throws -> StreamCall)?
+
+  /// A streaming call, ready to run: it passes each message to its argument.
+  typealias StreamCall = @Sendable (@escaping @Sendable (StreamEvent) async -> Void) async throws -> Void
 
   /// One message of a streaming response, with the id a client resumes from.
   struct StreamEvent: Sendable {
@@ -61,7 +63,7 @@ public struct WebMethod: Sendable {
     _ descriptor: MethodDescriptor, _ input: Input.Type, _ output: Output.Type
   ) -> WebMethod {
     WebMethod(
-      descriptor: descriptor, isStreaming: false, validate: { _ = try decode(Input.self, from: $0) },
+      descriptor: descriptor, isStreaming: false,
       unary: { bridge, body, metadata in
         let request = try decode(Input.self, from: body)
         let response = try await bridge.client.unary(
@@ -70,7 +72,7 @@ public struct WebMethod: Sendable {
         ) { try $0.message }
         let json: [UInt8] = try response.jsonUTF8Bytes(options: RPCBridge.encoding)
         return json
-      }, stream: nil)
+      }, openStream: nil)
   }
 
   static func streaming<Input: SwiftProtobuf.Message & Sendable, Output: SwiftProtobuf.Message & Sendable>(
@@ -78,17 +80,19 @@ public struct WebMethod: Sendable {
     resume: @escaping @Sendable (inout Input, Int64) -> Void, eventID: @escaping @Sendable (Output) -> Int64?
   ) -> WebMethod {
     WebMethod(
-      descriptor: descriptor, isStreaming: true, validate: { _ = try decode(Input.self, from: $0) }, unary: nil,
-      stream: { bridge, body, metadata, lastEventID, emit in
+      descriptor: descriptor, isStreaming: true, unary: nil,
+      openStream: { bridge, body, metadata, lastEventID in
         var request = try decode(Input.self, from: body)
         if let lastEventID { resume(&request, lastEventID) }
-        try await bridge.client.serverStreaming(
-          request: ClientRequest(message: request, metadata: metadata), descriptor: descriptor,
-          serializer: ProtobufSerializer<Input>(), deserializer: ProtobufDeserializer<Output>(), options: .defaults
-        ) { response in
-          for try await message in response.messages {
-            let json: [UInt8] = try message.jsonUTF8Bytes(options: RPCBridge.encoding)
-            await emit(StreamEvent(id: eventID(message), json: json))
+        return { [request] emit in
+          try await bridge.client.serverStreaming(
+            request: ClientRequest(message: request, metadata: metadata), descriptor: descriptor,
+            serializer: ProtobufSerializer<Input>(), deserializer: ProtobufDeserializer<Output>(), options: .defaults
+          ) { response in
+            for try await message in response.messages {
+              let json: [UInt8] = try message.jsonUTF8Bytes(options: RPCBridge.encoding)
+              await emit(StreamEvent(id: eventID(message), json: json))
+            }
           }
         }
       })

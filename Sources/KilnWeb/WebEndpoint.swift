@@ -170,7 +170,9 @@ public struct WebEndpoint: Sendable {
   }
 
   func stream(_ method: WebMethod, _ request: Request, context: WebRequestContext) async throws -> Response {
-    guard let call = method.stream else { throw WebError(code: .internalError, message: "not a streaming method") }
+    guard let openStream = method.openStream else {
+      throw WebError(code: .internalError, message: "not a streaming method")
+    }
     // Hummingbird has percent-decoded the parameter already.
     let body = Array((request.uri.queryParameters["message"].map { String($0) } ?? "").utf8)
     let lastEventID: Int64?
@@ -183,9 +185,8 @@ public struct WebEndpoint: Sendable {
       lastEventID = nil
     }
     // Decoded now, so a malformed request is an HTTP 400 rather than an event.
-    try method.validate(body)
-    let metadata = metadata(WebCredentials(request), context)
-    let (bridge, keepalive, logger) = (self.bridge, self.keepaliveInterval, self.logger)
+    let call = try openStream(bridge, body, metadata(WebCredentials(request), context), lastEventID)
+    let (keepalive, logger) = (self.keepaliveInterval, self.logger)
     let events = ResponseBody { writer in
       // A channel with back-pressure between the call and the socket: a browser that
       // reads slowly slows the call (whose own buffer is bounded), it does not grow a
@@ -194,7 +195,7 @@ public struct WebEndpoint: Sendable {
       try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask {
           do {
-            try await call(bridge, body, metadata, lastEventID) { event in
+            try await call { event in
               await frames.send(EventStreamFrame.message(id: event.id, json: event.json))
             }
           } catch {
@@ -310,7 +311,7 @@ public struct WebEndpoint: Sendable {
     guard type == nil || type?.lowercased() == "application/json" else {
       throw WebError(
         code: .invalidArgument, message: "Content-Type must be application/json, not \(type ?? "")",
-        details: ["http-status": "415"])
+        httpStatus: .unsupportedMediaType)
     }
   }
 
@@ -321,7 +322,7 @@ public struct WebEndpoint: Sendable {
     } catch let error as HTTPError where error.status == .contentTooLarge {
       throw WebError(
         code: .resourceExhausted, message: "the request body is larger than \(maxBodyBytes) bytes",
-        details: ["http-status": "413"])
+        httpStatus: .contentTooLarge)
     }
   }
 
@@ -354,14 +355,9 @@ public struct WebEndpoint: Sendable {
   }
 
   func errorResponse(_ error: WebError) -> Response {
-    var status = error.httpStatus
-    if let override = error.details["http-status"].flatMap(Int.init) { status = HTTPResponse.Status(code: override) }
-    var details = error.details
-    details["http-status"] = nil
-    let shown = WebError(code: error.code, message: error.message, details: details)
-    return Response(
-      status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
-      body: ResponseBody(byteBuffer: ByteBuffer(bytes: shown.json)))
+    Response(
+      status: error.httpStatus, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+      body: ResponseBody(byteBuffer: ByteBuffer(bytes: error.json)))
   }
 
   func methodList() -> Response {

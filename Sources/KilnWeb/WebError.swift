@@ -12,12 +12,18 @@ public struct WebError: Error, Sendable {
   public let message: String
   /// The `kiln-*` details (trailers over gRPC).
   public let details: [String: String]
+  /// The HTTP status when it is not the one the gRPC code maps to (415, 413: refusals
+  /// of the HTTP face itself).
+  private let statusOverride: HTTPResponse.Status?
 
-  /// Creates an error.
-  public init(code: RPCError.Code, message: String, details: [String: String] = [:]) {
+  /// Creates an error; `httpStatus` replaces the status the code maps to.
+  public init(
+    code: RPCError.Code, message: String, details: [String: String] = [:], httpStatus: HTTPResponse.Status? = nil
+  ) {
     self.code = code
     self.message = message
     self.details = details
+    self.statusOverride = httpStatus
   }
 
   /// The error a call ended with: an `RPCError` keeps its code, message and `kiln-*`
@@ -41,7 +47,8 @@ public struct WebError: Error, Sendable {
   /// The HTTP status for the gRPC code: grpc-gateway's mapping, which HTTP tools and
   /// proxies already know.
   public var httpStatus: HTTPResponse.Status {
-    switch code {
+    if let statusOverride { return statusOverride }
+    return switch code {
     case .cancelled: HTTPResponse.Status(code: 499, reasonPhrase: "Client Closed Request")
     case .invalidArgument, .failedPrecondition, .outOfRange: .badRequest
     case .deadlineExceeded: .gatewayTimeout

@@ -1,4 +1,5 @@
 import Crypto
+import KilnCore
 import Foundation
 import Hummingbird
 import HTTPTypes
@@ -28,18 +29,17 @@ struct WebSession: Sendable {
 
   /// The CSRF token of a session token.
   func csrfToken(for token: String) -> String {
-    let mac = HMAC<SHA256>.authenticationCode(for: Data("kiln-web-csrf\0\(token)".utf8), using: key)
-    return Data(mac).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-      .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    Data(HMAC<SHA256>.authenticationCode(for: Self.csrfMessage(token), using: key)).base64URLEncoded
   }
 
-  /// Whether `candidate` is the CSRF token of `token`, compared in constant time.
+  /// Whether `candidate` is the CSRF token of `token` (swift-crypto compares the codes
+  /// in constant time).
   func isValidCSRF(_ candidate: String, for token: String) -> Bool {
-    let expected = Array(csrfToken(for: token).utf8)
-    let given = Array(candidate.utf8)
-    guard expected.count == given.count else { return false }
-    return zip(expected, given).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    guard let code = Data(base64URLEncoded: candidate) else { return false }
+    return HMAC<SHA256>.isValidAuthenticationCode(code, authenticating: Self.csrfMessage(token), using: key)
   }
+
+  private static func csrfMessage(_ token: String) -> Data { Data("kiln-web-csrf\0\(token)".utf8) }
 
   /// The cookie that logs the browser in with `token`.
   func cookie(for token: String) -> Cookie {

@@ -30,7 +30,7 @@ package struct PageTokenCodec: Sendable {
     let body = Body(version: 1, query: try Self.digest(filter: filter, order: order), cursor: cursor)
     let payload = try JSONEncoder().encode(body)
     let mac = Data(HMAC<SHA256>.authenticationCode(for: payload, using: key))
-    return Self.base64url(payload) + "." + Self.base64url(mac)
+    return payload.base64URLEncoded + "." + mac.base64URLEncoded
   }
 
   /// The cursor in `token`, if this server issued it for this filter and order.
@@ -38,7 +38,7 @@ package struct PageTokenCodec: Sendable {
   /// - Throws: ``KilnError`` INVALID_ARGUMENT naming `page_token`.
   package func decode(_ token: String, filter: JobFilter, order: JobOrder) throws(KilnError) -> JobPageCursor {
     let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-    guard parts.count == 2, let payload = Self.data(base64url: parts[0]), let mac = Self.data(base64url: parts[1]),
+    guard parts.count == 2, let payload = Data(base64URLEncoded: parts[0]), let mac = Data(base64URLEncoded: parts[1]),
       HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: payload, using: key)
     else {
       throw .invalidArgument(field: "page_token", "is not a token this server issued")
@@ -65,22 +65,5 @@ package struct PageTokenCodec: Sendable {
     data.append(try encoder.encode(allowedProjects))
     data.append(try encoder.encode(order))
     return SHA256.hash(data: data).lowercaseHex
-  }
-
-  private static func base64url(_ data: Data) -> String {
-    data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-      .replacingOccurrences(of: "=", with: "")
-  }
-
-  /// The bytes of unpadded base64url text, if it is exactly what ``base64url(_:)`` writes.
-  ///
-  /// Foundation's decoder ignores the unused low bits of the last character and accepts
-  /// padding: without the round trip, "QR" and "QQ=" read as "QQ", so an altered token was
-  /// accepted.
-  private static func data(base64url text: Substring) -> Data? {
-    var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-    while base64.count % 4 != 0 { base64.append("=") }
-    guard let data = Data(base64Encoded: base64), base64url(data) == text else { return nil }
-    return data
   }
 }
