@@ -47,4 +47,41 @@ struct WebTLSTests {
       #expect(plain != nil)
     }
   }
+
+  @Test("with --tls-client-ca the web port, like the gRPC port, serves only clients with a certificate the CA signed")
+  func mutualTLS() async throws {
+    let certificates = try TestCertificates()
+    defer { certificates.cleanUp() }
+    let harness = ServerHarness()
+    defer { harness.cleanUp() }
+    try await harness.serve(configure: {
+      $0.tls = ServerTLS(
+        certificateChainPath: certificates.certificateFile, privateKeyPath: certificates.keyFile,
+        clientCAPath: certificates.caFile)
+      $0.httpPort = 0
+    }) { _, app in
+      let port = try #require(await app.httpPort)
+      func client(withCertificate: Bool) throws -> HTTPClient {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(certificates.caFile)
+        if withCertificate {
+          tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificates.clientCertificateFile).map { .certificate($0) }
+          tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: certificates.clientKeyFile, format: .pem))
+        }
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+      }
+      let trusted = try client(withCertificate: true)
+      let anonymous = try client(withCertificate: false)
+      defer {
+        _ = trusted.shutdown()
+        _ = anonymous.shutdown()
+      }
+      let page = try await trusted.execute(HTTPClientRequest(url: "https://127.0.0.1:\(port)/"), timeout: .seconds(30))
+      #expect(page.status == .ok)
+      let refused = await #expect(throws: (any Error).self) {
+        _ = try await anonymous.execute(HTTPClientRequest(url: "https://127.0.0.1:\(port)/"), timeout: .seconds(30))
+      }
+      #expect(refused != nil, "a client without a certificate is refused at the handshake")
+    }
+  }
 }
